@@ -1,0 +1,164 @@
+//! The abstract syntax tree. Every node carries a [`Span`]; nothing here
+//! mentions pest.
+
+use crate::source::Span;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct File {
+    pub items: Vec<Item>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Item {
+    Import(Import),
+    Pipeline(Decl),
+    Template(Decl),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Import {
+    pub path: StrLit,
+    pub span: Span,
+}
+
+/// `pipeline NAME { ... }`, `template NAME { ... }`, `stage NAME { ... }`,
+/// `volume NAME { ... }`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decl {
+    pub name: Ident,
+    pub body: Block,
+    /// From the keyword to the closing brace.
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Block {
+    pub entries: Vec<Entry>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Entry {
+    Stage(Decl),
+    Volume(Decl),
+    Param(Param),
+    Field(Field),
+}
+
+impl Entry {
+    pub fn span(&self) -> Span {
+        match self {
+            Entry::Stage(d) | Entry::Volume(d) => d.span,
+            Entry::Param(p) => p.span,
+            Entry::Field(f) => f.span,
+        }
+    }
+}
+
+/// `param NAME: TYPE [= DEFAULT]`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Param {
+    pub name: Ident,
+    pub ty: Ident,
+    pub default: Option<Expr>,
+    pub span: Span,
+}
+
+/// `key = value`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Field {
+    pub key: Key,
+    pub value: Expr,
+    pub span: Span,
+}
+
+/// A field key: a name (`workers`) or a string (`"app.kubernetes.io/team"`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Key {
+    pub name: String,
+    pub quoted: bool,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expr {
+    Str(StrLit),
+    /// An integer or decimal, kept as written; the checker decides its range.
+    Number { text: String, span: Span },
+    /// A number with a unit (`30m`, `4Gi`), kept as written.
+    Quantity { text: String, span: Span },
+    Bool { value: bool, span: Span },
+    List { items: Vec<Expr>, span: Span },
+    Map(Block),
+    Call { name: Ident, args: Vec<Expr>, span: Span },
+    Ident(Ident),
+    /// `source by strategy`
+    By { source: Box<Expr>, strategy: Ident, span: Span },
+}
+
+impl Expr {
+    pub fn span(&self) -> Span {
+        match self {
+            Expr::Str(s) => s.span,
+            Expr::Map(b) => b.span,
+            Expr::Ident(i) => i.span,
+            Expr::Number { span, .. }
+            | Expr::Quantity { span, .. }
+            | Expr::Bool { span, .. }
+            | Expr::List { span, .. }
+            | Expr::Call { span, .. }
+            | Expr::By { span, .. } => *span,
+        }
+    }
+
+    /// What kind of value this is, in the words of error messages.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Expr::Str(_) => "a string",
+            Expr::Number { text, .. } if text.contains('.') => "a decimal number",
+            Expr::Number { .. } => "an integer",
+            Expr::Quantity { .. } => "a number with a unit",
+            Expr::Bool { .. } => "a boolean",
+            Expr::List { .. } => "a list",
+            Expr::Map(_) => "a block",
+            Expr::Call { .. } => "a function call",
+            Expr::Ident(_) => "a name",
+            Expr::By { .. } => "a shard rule",
+        }
+    }
+}
+
+/// A string literal with its escapes decoded and its `${name}` interpolations
+/// split out.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StrLit {
+    pub parts: Vec<StrPart>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum StrPart {
+    Text(String),
+    /// `${name}`; the span covers `${name}`.
+    Interp(Ident),
+}
+
+impl StrLit {
+    /// The text, if the string has no interpolation.
+    pub fn as_plain(&self) -> Option<String> {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                StrPart::Text(t) => out.push_str(t),
+                StrPart::Interp(_) => return None,
+            }
+        }
+        Some(out)
+    }
+}

@@ -1,0 +1,323 @@
+//! pest pairs to AST. The grammar guarantees the shape of each pair, so a
+//! shape this code does not expect is a bug in the grammar, reported as a
+//! syntax error rather than a panic.
+
+use super::ast::*;
+use super::{Rule, explain_junk, strings};
+use crate::diag::{Code, Diagnostic};
+use crate::source::{FileId, Span};
+use pest::iterators::Pair;
+
+pub(super) struct Lowering<'a> {
+    file: FileId,
+    text: &'a str,
+    diags: Vec<Diagnostic>,
+    /// Set once an unclosed top-level block was reported: the junk lines after
+    /// it are consequences, not separate mistakes.
+    unclosed: bool,
+}
+
+impl<'a> Lowering<'a> {
+    pub(super) fn new(file: FileId, text: &'a str) -> Lowering<'a> {
+        Lowering {
+            file,
+            text,
+            diags: Vec::new(),
+            unclosed: false,
+        }
+    }
+
+    pub(super) fn finish(self) -> Vec<Diagnostic> {
+        self.diags
+    }
+
+    fn span(&self, pair: &Pair<'_, Rule>) -> Span {
+        let s = pair.as_span();
+        Span::new(self.file, s.start(), s.end())
+    }
+
+    fn malformed(&mut self, span: Span) {
+        self.diags.push(Diagnostic::error(
+            Code::Syntax,
+            span,
+            "the parser could not read this (please report: the grammar and the lowering disagree)",
+        ));
+    }
+
+    pub(super) fn file(&mut self, pair: Pair<'_, Rule>) -> Vec<Item> {
+        let mut items = Vec::new();
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::import => {
+                    let span = self.span(&p);
+                    if let Some(path) = p.into_inner().find(|q| q.as_rule() == Rule::string) {
+                        let path = self.string(path);
+                        items.push(Item::Import(Import { path, span }));
+                    }
+                }
+                Rule::pipeline => {
+                    if let Some(d) = self.decl(p) {
+                        items.push(Item::Pipeline(d));
+                    }
+                }
+                Rule::template => {
+                    if let Some(d) = self.decl(p) {
+                        items.push(Item::Template(d));
+                    }
+                }
+                Rule::top_junk => self.junk(&p, true),
+                _ => {}
+            }
+        }
+        items
+    }
+
+    fn junk(&mut self, pair: &Pair<'_, Rule>, top_level: bool) {
+        if self.unclosed {
+            return;
+        }
+        let start = pair.as_span().start();
+        let line = pair.as_str();
+        let opens = line.matches('{').count();
+        let closes = line.matches('}').count();
+        let diag = explain_junk(self.file, self.text, start, line, top_level);
+        if top_level && opens > closes {
+            // Everything after an unclosed block spills to the top level.
+            self.unclosed = true;
+            let brace = start + line.find('{').unwrap_or(0);
+            self.diags.push(
+                Diagnostic::error(
+                    Code::Syntax,
+                    Span::new(self.file, brace, brace + 1),
+                    "this `{` is never closed",
+                )
+                .with_label("unclosed block")
+                .with_help("add the missing `}`; the lines after this one were not checked"),
+            );
+            return;
+        }
+        self.diags.push(diag);
+    }
+
+    fn ident(&self, pair: Pair<'_, Rule>) -> Ident {
+        Ident {
+            name: pair.as_str().to_string(),
+            span: self.span(&pair),
+        }
+    }
+
+    fn decl(&mut self, pair: Pair<'_, Rule>) -> Option<Decl> {
+        let span = self.span(&pair);
+        let mut name = None;
+        let mut body = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::ident => name = Some(self.ident(p)),
+                Rule::block => body = Some(self.block(p)),
+                _ => {}
+            }
+        }
+        match (name, body) {
+            (Some(name), Some(body)) => Some(Decl { name, body, span }),
+            _ => {
+                self.malformed(span);
+                None
+            }
+        }
+    }
+
+    fn block(&mut self, pair: Pair<'_, Rule>) -> Block {
+        let span = self.span(&pair);
+        let mut entries = Vec::new();
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::stage => {
+                    if let Some(d) = self.decl(p) {
+                        entries.push(Entry::Stage(d));
+                    }
+                }
+                Rule::volume => {
+                    if let Some(d) = self.decl(p) {
+                        entries.push(Entry::Volume(d));
+                    }
+                }
+                Rule::param => {
+                    if let Some(param) = self.param(p) {
+                        entries.push(Entry::Param(param));
+                    }
+                }
+                Rule::field => {
+                    if let Some(f) = self.field(p) {
+                        entries.push(Entry::Field(f));
+                    }
+                }
+                Rule::junk => self.junk(&p, false),
+                _ => {}
+            }
+        }
+        Block { entries, span }
+    }
+
+    fn param(&mut self, pair: Pair<'_, Rule>) -> Option<Param> {
+        let span = self.span(&pair);
+        let mut idents = Vec::new();
+        let mut default = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::ident => idents.push(self.ident(p)),
+                Rule::value => default = self.value(p),
+                _ => {}
+            }
+        }
+        let mut idents = idents.into_iter();
+        match (idents.next(), idents.next()) {
+            (Some(name), Some(ty)) => Some(Param {
+                name,
+                ty,
+                default,
+                span,
+            }),
+            _ => {
+                self.malformed(span);
+                None
+            }
+        }
+    }
+
+    fn field(&mut self, pair: Pair<'_, Rule>) -> Option<Field> {
+        let span = self.span(&pair);
+        let mut key = None;
+        let mut value = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::key => key = self.key(p),
+                Rule::value => value = self.value(p),
+                Rule::value_block => {
+                    value = p
+                        .into_inner()
+                        .next()
+                        .map(|b| Expr::Map(self.block(b)));
+                }
+                _ => {}
+            }
+        }
+        match (key, value) {
+            (Some(key), Some(value)) => Some(Field { key, value, span }),
+            _ => {
+                self.malformed(span);
+                None
+            }
+        }
+    }
+
+    fn key(&mut self, pair: Pair<'_, Rule>) -> Option<Key> {
+        let span = self.span(&pair);
+        let inner = pair.into_inner().next()?;
+        match inner.as_rule() {
+            Rule::ident => Some(Key {
+                name: inner.as_str().to_string(),
+                quoted: false,
+                span,
+            }),
+            Rule::string => {
+                let lit = self.string(inner);
+                let name = match lit.as_plain() {
+                    Some(name) => name,
+                    None => {
+                        self.diags.push(
+                            Diagnostic::error(Code::BadString, span, "a key cannot use `${...}`")
+                                .with_help("keys are fixed names; use a parameter in the value instead"),
+                        );
+                        String::new()
+                    }
+                };
+                Some(Key {
+                    name,
+                    quoted: true,
+                    span,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    fn value(&mut self, pair: Pair<'_, Rule>) -> Option<Expr> {
+        let expr = pair.into_inner().next()?;
+        self.expr(expr)
+    }
+
+    fn expr(&mut self, pair: Pair<'_, Rule>) -> Option<Expr> {
+        let span = self.span(&pair);
+        match pair.as_rule() {
+            Rule::expr => {
+                let mut inner = pair.into_inner();
+                let primary = self.expr(inner.next()?)?;
+                let strategy = inner.find(|p| p.as_rule() == Rule::ident);
+                Some(match strategy {
+                    Some(s) => Expr::By {
+                        source: Box::new(primary),
+                        strategy: self.ident(s),
+                        span,
+                    },
+                    None => primary,
+                })
+            }
+            Rule::string => Some(Expr::Str(self.string(pair))),
+            Rule::boolean => Some(Expr::Bool {
+                value: pair.as_str() == "true",
+                span,
+            }),
+            Rule::number => Some(Expr::Number {
+                text: pair.as_str().to_string(),
+                span,
+            }),
+            Rule::quantity => Some(Expr::Quantity {
+                text: pair.as_str().to_string(),
+                span,
+            }),
+            Rule::list => {
+                let items = pair
+                    .into_inner()
+                    .filter(|p| p.as_rule() == Rule::expr)
+                    .filter_map(|p| self.expr(p))
+                    .collect();
+                Some(Expr::List { items, span })
+            }
+            Rule::block => Some(Expr::Map(self.block(pair))),
+            Rule::call => {
+                let mut inner = pair.into_inner();
+                let name = self.ident(inner.next()?);
+                let args = inner
+                    .filter(|p| p.as_rule() == Rule::expr)
+                    .filter_map(|p| self.expr(p))
+                    .collect();
+                Some(Expr::Call { name, args, span })
+            }
+            Rule::ident => Some(Expr::Ident(self.ident(pair))),
+            _ => {
+                self.malformed(span);
+                None
+            }
+        }
+    }
+
+    fn string(&mut self, pair: Pair<'_, Rule>) -> StrLit {
+        let span = self.span(&pair);
+        let Some(kind) = pair.into_inner().next() else {
+            return StrLit {
+                parts: Vec::new(),
+                span,
+            };
+        };
+        let triple = kind.as_rule() == Rule::triple_string;
+        let inner = kind.into_inner().next();
+        let (text, start) = inner.map_or(("", span.start as usize), |p| {
+            (p.as_str(), p.as_span().start())
+        });
+        if triple {
+            strings::triple(self.file, text, start, span, &mut self.diags)
+        } else {
+            strings::simple(self.file, text, start, span, &mut self.diags)
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! Parsing: source text to [`ast::File`] plus syntax diagnostics.
+//!
+//! pest stays in this room: the rest of the compiler sees our AST and our
+//! [`Span`]s only. Parsing never fails outright: lines the grammar cannot read
+//! are recovered by catch-all rules, reported as E0001 and skipped, so that one
+//! run reports every broken line of a file.
+
+pub mod ast;
+mod lower;
+mod strings;
+
+use crate::diag::{Code, Diagnostic};
+use crate::source::{FileId, Span};
+use pest::Parser as _;
+
+/// Deepest nesting of `{`, `[` and `(` the parser accepts. Real pipelines nest
+/// four or five levels; the limit keeps hostile input from exhausting the stack.
+pub const MAX_NESTING: usize = 64;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/vcp.pest"]
+struct VcpParser;
+
+/// The result of parsing one file: always an AST (possibly partial) and the
+/// syntax errors found on the way.
+#[derive(Debug)]
+pub struct Parsed {
+    pub file: ast::File,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+pub fn parse(file: FileId, text: &str) -> Parsed {
+    if let Some(diag) = check_nesting(file, text) {
+        return Parsed {
+            file: ast::File { items: Vec::new() },
+            diagnostics: vec![diag],
+        };
+    }
+    match VcpParser::parse(Rule::file, text) {
+        Ok(mut pairs) => {
+            let mut lowering = lower::Lowering::new(file, text);
+            let items = pairs
+                .next()
+                .map(|pair| lowering.file(pair))
+                .unwrap_or_default();
+            Parsed {
+                file: ast::File { items },
+                diagnostics: lowering.finish(),
+            }
+        }
+        Err(err) => Parsed {
+            file: ast::File { items: Vec::new() },
+            diagnostics: vec![syntax_error(file, text, 0, &err)],
+        },
+    }
+}
+
+/// Explains a line the grammar could not read, by parsing it alone with the
+/// rule it was meant to match. `offset` is where `line` starts in the file.
+fn explain_junk(file: FileId, source: &str, offset: usize, line: &str, top_level: bool) -> Diagnostic {
+    let rule = if top_level {
+        Rule::item_line
+    } else {
+        Rule::entry_line
+    };
+    match VcpParser::parse(rule, line) {
+        Err(err) => syntax_error(file, source, offset, &err),
+        // The line parses alone but not in place: only possible for a top-level
+        // entry such as a stray `stage` outside any pipeline.
+        Ok(_) => Diagnostic::error(
+            Code::Syntax,
+            Span::new(file, offset, offset + line.trim_end().len()),
+            if top_level {
+                "this belongs inside a `pipeline` or `template` block"
+            } else {
+                "this cannot appear here"
+            },
+        ),
+    }
+}
+
+fn syntax_error(file: FileId, source: &str, offset: usize, err: &pest::error::Error<Rule>) -> Diagnostic {
+    use pest::error::{ErrorVariant, InputLocation};
+    let pos = offset
+        + match err.location {
+            InputLocation::Pos(p) => p,
+            InputLocation::Span((s, _)) => s,
+        };
+    let found = describe_at(source, pos);
+    let expected = match &err.variant {
+        ErrorVariant::ParsingError { positives, .. } => expected_words(positives),
+        ErrorVariant::CustomError { message } => message.clone(),
+    };
+    let len = found_len(source, pos);
+    let message = if expected.is_empty() {
+        format!("unexpected {found}")
+    } else {
+        format!("expected {expected}, found {found}")
+    };
+    let mut diag = Diagnostic::error(Code::Syntax, Span::new(file, pos, pos + len), message)
+        .with_label(if expected.is_empty() {
+            "not expected here".to_string()
+        } else {
+            format!("expected {expected}")
+        });
+    if let Some(help) = hint_at(source, pos) {
+        diag = diag.with_help(help);
+    }
+    diag
+}
+
+/// The user's words for what the parser wanted.
+fn expected_words(rules: &[Rule]) -> String {
+    let mut words: Vec<&str> = rules
+        .iter()
+        .filter_map(|r| match r {
+            Rule::eq => Some("`=`"),
+            Rule::colon => Some("`:`"),
+            Rule::open_brace | Rule::value_block | Rule::block => Some("`{`"),
+            Rule::close_brace => Some("`}`"),
+            Rule::close_paren => Some("`)`"),
+            Rule::close_bracket => Some("`]`"),
+            Rule::ident | Rule::key => Some("a name"),
+            Rule::string | Rule::simple_string | Rule::triple_string => Some("a string"),
+            Rule::expr | Rule::value | Rule::boolean | Rule::number | Rule::quantity => {
+                Some("a value")
+            }
+            Rule::list => Some("a list"),
+            Rule::call => Some("a function call"),
+            Rule::field => Some("a field (`name = value`)"),
+            Rule::stage | Rule::kw_stage => Some("`stage`"),
+            Rule::param | Rule::kw_param => Some("`param`"),
+            Rule::volume | Rule::kw_volume => Some("`volume`"),
+            Rule::import | Rule::kw_import => Some("`import`"),
+            Rule::pipeline | Rule::kw_pipeline => Some("`pipeline`"),
+            Rule::template | Rule::kw_template => Some("`template`"),
+            Rule::kw_by => Some("`by`"),
+            Rule::EOI => Some("the end of the line"),
+            _ => None,
+        })
+        .collect();
+    words.sort_unstable();
+    words.dedup();
+    match words.len() {
+        0 => String::new(),
+        1 => words[0].to_string(),
+        n => format!("{} or {}", words[..n - 1].join(", "), words[n - 1]),
+    }
+}
+
+/// What is at `pos`, for "found ..." in messages.
+fn describe_at(source: &str, pos: usize) -> String {
+    let rest = source.get(pos..).unwrap_or("");
+    match rest.chars().next() {
+        None => "the end of the file".to_string(),
+        Some('\n') | Some('\r') => "the end of the line".to_string(),
+        Some(_) => {
+            let len = found_len(source, pos);
+            format!("`{}`", &rest[..len])
+        }
+    }
+}
+
+/// Length in bytes of the token at `pos`: a word, or one character.
+fn found_len(source: &str, pos: usize) -> usize {
+    let rest = source.get(pos..).unwrap_or("");
+    let word: usize = rest
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-' || *c == '.')
+        .map(char::len_utf8)
+        .sum();
+    if word > 0 {
+        word
+    } else {
+        rest.chars()
+            .next()
+            .filter(|c| *c != '\n')
+            .map_or(0, char::len_utf8)
+    }
+}
+
+/// Extra help for common slips, judged from the text around the error.
+fn hint_at(source: &str, pos: usize) -> Option<String> {
+    let rest = source.get(pos..).unwrap_or("");
+    let before = source.get(..pos).unwrap_or("");
+    let line_before = before.rsplit('\n').next().unwrap_or("");
+    if rest.starts_with("==") || rest.starts_with(':') && line_before.trim_end().ends_with(|c: char| c.is_alphanumeric()) && !line_before.contains("param") {
+        return Some("fields are written `name = value`".to_string());
+    }
+    if rest.starts_with('\'') {
+        return Some("strings use double quotes: \"like this\"".to_string());
+    }
+    if line_before.trim_end().ends_with('=') && (rest.starts_with('\n') || rest.starts_with('\r') || rest.is_empty()) {
+        return Some("the value must start on the same line as its `=`".to_string());
+    }
+    if line_before.matches('"').count() % 2 == 1 && (rest.starts_with('\n') || rest.is_empty()) {
+        return Some("this string is not closed; for text over several lines use \"\"\"...\"\"\"".to_string());
+    }
+    None
+}
+
+/// Rejects nesting deeper than [`MAX_NESTING`] before pest sees it: the
+/// parser, the lowering and the checker all recurse over nesting.
+fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut in_comment = false;
+    let mut escaped = false;
+    for (i, b) in text.bytes().enumerate() {
+        if in_comment {
+            in_comment = b != b'\n';
+            continue;
+        }
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' | b'\n' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'#' => in_comment = true,
+            b'"' => in_string = true,
+            b'{' | b'[' | b'(' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(
+                        Diagnostic::error(
+                            Code::Syntax,
+                            Span::new(file, i, i + 1),
+                            format!("blocks and lists nested deeper than {MAX_NESTING} levels"),
+                        )
+                        .with_label("too deep")
+                        .with_help("flatten the structure; no pipeline needs this depth"),
+                    );
+                }
+            }
+            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_ok(text: &str) -> ast::File {
+        let parsed = parse(FileId(0), text);
+        assert!(parsed.diagnostics.is_empty(), "{:#?}", parsed.diagnostics);
+        parsed.file
+    }
+
+    #[test]
+    fn parses_a_small_pipeline() {
+        let file = parse_ok(
+            r#"
+import "std/python"
+pipeline p {
+  namespace = "ml"   # a comment
+  param day: string = "2026-11-28"
+  volume data { claim = "shared", mount = "/data" }
+  stage split {
+    workers = 3, parallel = 10
+    shard = range(0, 300) by modulo
+    run = "python task.py {item}"
+    resources { cpu = "2", memory = 4Gi }
+    after = [a, b]
+    timeout = 1h30m
+    ok = true
+  }
+}
+"#,
+        );
+        assert_eq!(file.items.len(), 2);
+        let ast::Item::Pipeline(p) = &file.items[1] else {
+            panic!("not a pipeline")
+        };
+        assert_eq!(p.name.name, "p");
+        assert_eq!(p.body.entries.len(), 4);
+    }
+
+    #[test]
+    fn broken_lines_are_all_reported() {
+        let parsed = parse(
+            FileId(0),
+            "pipeline p {\n  workers == 3\n  image = \n  stage s { run = \"x\" }\n}\n",
+        );
+        assert_eq!(parsed.diagnostics.len(), 2, "{:#?}", parsed.diagnostics);
+        let ast::Item::Pipeline(p) = &parsed.file.items[0] else {
+            panic!("not a pipeline")
+        };
+        assert!(matches!(p.body.entries[0], ast::Entry::Stage(_)));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let text = format!("pipeline p {{ x = {} }}", "[".repeat(10_000));
+        let parsed = parse(FileId(0), &text);
+        assert_eq!(parsed.diagnostics[0].code, Code::Syntax);
+    }
+}
