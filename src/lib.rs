@@ -14,3 +14,4 @@
 pub mod diag;
 pub mod source;
 pub mod syntax;
+pub mod ir;

@@ -1,0 +1,244 @@
+//! The checked pipeline: what the checker proved and the emitters and the
+//! runner consume. Every default is applied here, once; every name is valid and
+//! within its length budget; every reference is resolved. Only `Vec`,
+//! `BTreeMap` and plain values, so that iteration order is deterministic.
+
+use std::collections::BTreeMap;
+
+/// Everything one build produces from its root files.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Build {
+    /// Sorted by name; names are unique across the build.
+    pub pipelines: Vec<Pipeline>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pipeline {
+    pub name: String,
+    /// The file that declares the pipeline, as shown to the user.
+    pub source: String,
+    /// 1-based line of the `pipeline` keyword.
+    pub line: usize,
+    pub namespace: String,
+    pub queue: String,
+    pub priority_class: Option<String>,
+    pub service_account: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub volumes: Vec<Volume>,
+    /// Final parameter values (defaults overridden by `--set`), by name.
+    pub params: BTreeMap<String, ParamValue>,
+    /// In a dependency order (every stage after the stages it depends on);
+    /// among stages free to go, in source order.
+    pub stages: Vec<Stage>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Volume {
+    pub name: String,
+    pub claim: String,
+    pub mount: String,
+    pub read_only: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ParamValue {
+    String(String),
+    Int(i64),
+    Bool(bool),
+    /// Seconds.
+    Duration(u64),
+}
+
+impl ParamValue {
+    /// The value as text, as interpolated into strings.
+    pub fn to_text(&self) -> String {
+        match self {
+            ParamValue::String(s) => s.clone(),
+            ParamValue::Int(i) => i.to_string(),
+            ParamValue::Bool(b) => b.to_string(),
+            ParamValue::Duration(secs) => format_duration(*secs),
+        }
+    }
+}
+
+/// `5400` -> `1h30m`: the shortest form that reads back to the same seconds.
+pub fn format_duration(secs: u64) -> String {
+    if secs == 0 {
+        return "0s".to_string();
+    }
+    let mut out = String::new();
+    let mut rest = secs;
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+        if rest >= size {
+            out.push_str(&format!("{}{unit}", rest / size));
+            rest %= size;
+        }
+    }
+    out
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stage {
+    pub name: String,
+    /// 1-based line of the `stage` keyword.
+    pub line: usize,
+    pub image: String,
+    pub command: Command,
+    pub workers: u32,
+    /// Items run at once inside one worker (per-item commands only).
+    pub parallel: u32,
+    pub shard: Option<Shard>,
+    /// How many times a failed item (or a failed once-per-worker command) is
+    /// run again before the worker gives up.
+    pub retries: u32,
+    /// Wall-clock limit of one worker, in seconds.
+    pub timeout: Option<u64>,
+    /// Seconds the finished Volcano Job is kept.
+    pub ttl: u64,
+    /// Runs once after every worker of the stage succeeded.
+    pub reduce: Option<Command>,
+    /// Stages that must complete first, by name, sorted.
+    pub after: Vec<String>,
+    /// In the order written (templates' entries first).
+    pub env: Vec<EnvVar>,
+    pub working_dir: Option<String>,
+    pub node_selector: BTreeMap<String, String>,
+    pub tolerations: Vec<Toleration>,
+    pub resources: Resources,
+    /// Pipeline labels merged with the stage's own.
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl Stage {
+    /// True when the command runs once per item (it mentions `{item}`).
+    pub fn per_item(&self) -> bool {
+        self.command.mentions_item()
+    }
+}
+
+/// A command as the user wrote it, with parameters already substituted in
+/// argv form. `{item}` stays a placeholder until run time.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Shell code run with `sh -c`. Parameters referenced as `${name}` have
+    /// become `${VCP_PARAM_NAME}` (exported by the wrapper, so a value is never
+    /// parsed as code); `{item}` becomes `"$VCP_ITEM"`.
+    Shell(String),
+    /// An argument vector run without a shell; each argument is a sequence of
+    /// literal text and `{item}` placeholders.
+    Argv(Vec<Vec<ArgPart>>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ArgPart {
+    Text(String),
+    Item,
+}
+
+impl Command {
+    pub fn mentions_item(&self) -> bool {
+        match self {
+            Command::Shell(code) => code.contains(SHELL_ITEM),
+            Command::Argv(args) => args.iter().flatten().any(|p| *p == ArgPart::Item),
+        }
+    }
+}
+
+/// What `{item}` becomes in shell code: one word, whatever the item holds.
+pub const SHELL_ITEM: &str = "\"$VCP_ITEM\"";
+
+/// The environment variable a parameter is exported as in wrapper scripts.
+pub fn param_env_name(param: &str) -> String {
+    format!("VCP_PARAM_{}", param.to_ascii_uppercase().replace('-', "_"))
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Shard {
+    pub source: ItemSource,
+    pub strategy: Strategy,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ItemSource {
+    /// `range(start, end, step)`: start, start+step, ... while < end (or > end
+    /// for a negative step). Items are the decimal numbers.
+    Range { start: i64, end: i64, step: i64 },
+    /// A literal list of items.
+    List(Vec<String>),
+    /// The non-empty lines of a file, read at run time.
+    Lines(String),
+    /// The regular files matching a POSIX sh glob, listed at run time in
+    /// byte order.
+    Files(String),
+}
+
+impl ItemSource {
+    /// True when the items are known at compile time.
+    pub fn is_static(&self) -> bool {
+        matches!(self, ItemSource::Range { .. } | ItemSource::List(_))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Strategy {
+    /// Item `i` goes to worker `i mod N`.
+    Modulo,
+    /// Contiguous runs of near-equal length; the first `n mod N` workers get
+    /// one item more.
+    Block,
+    /// Worker `cksum(item) mod N`, with the CRC POSIX `cksum` computes.
+    Hash,
+    /// Files by byte size: largest first, each to the least loaded worker.
+    Size,
+}
+
+impl Strategy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::Modulo => "modulo",
+            Strategy::Block => "block",
+            Strategy::Hash => "hash",
+            Strategy::Size => "size",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnvVar {
+    pub name: String,
+    pub value: EnvValue,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum EnvValue {
+    Literal(String),
+    Secret { name: String, key: String },
+    ConfigMap { name: String, key: String },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Toleration {
+    pub key: Option<String>,
+    /// `Equal` or `Exists`.
+    pub operator: Option<String>,
+    pub value: Option<String>,
+    /// `NoSchedule`, `PreferNoSchedule` or `NoExecute`.
+    pub effect: Option<String>,
+    pub toleration_seconds: Option<i64>,
+}
+
+/// Per-worker resources; requests and limits are the same.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Resources {
+    pub cpu: Option<String>,
+    pub memory: Option<String>,
+    pub ephemeral_storage: Option<String>,
+    pub gpu: u32,
+    /// Extended resource name of the GPU, `nvidia.com/gpu` by default.
+    pub gpu_resource: String,
+    /// GPU model, turned into a node selector `gpu_model_label: gpu_model`.
+    pub gpu_model: Option<String>,
+    pub gpu_model_label: String,
+}
