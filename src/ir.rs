@@ -39,6 +39,17 @@ pub struct Volume {
     pub claim: String,
     pub mount: String,
     pub read_only: bool,
+    /// For `vcp run`: the local directory standing in for the claim,
+    /// relative to the directory of the pipeline's file.
+    pub local: Option<String>,
+}
+
+impl Volume {
+    /// The variable the wrapper exports with the volume's path: the mount
+    /// path in a pod, the local directory under `vcp run`.
+    pub fn env_name(&self) -> String {
+        format!("VCP_VOLUME_{}", self.name.to_ascii_uppercase().replace('-', "_"))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -140,7 +151,7 @@ pub enum ArgPart {
 impl Command {
     pub fn mentions_item(&self) -> bool {
         match self {
-            Command::Shell(code) => code.contains(SHELL_ITEM),
+            Command::Shell(code) => shell_mentions_item(code),
             Command::Argv(args) => args.iter().flatten().any(|p| *p == ArgPart::Item),
         }
     }
@@ -148,6 +159,17 @@ impl Command {
 
 /// What `{item}` becomes in shell code: one word, whatever the item holds.
 pub const SHELL_ITEM: &str = "\"$VCP_ITEM\"";
+
+/// Shell code mentions the item when it reads `$VCP_ITEM` or `${VCP_ITEM}`
+/// (which `{item}` became), not `$VCP_ITEMS_TOTAL`.
+fn shell_mentions_item(code: &str) -> bool {
+    ["$VCP_ITEM", "${VCP_ITEM}"].iter().any(|pat| {
+        code.match_indices(pat).any(|(i, _)| {
+            let next = code[i + pat.len()..].chars().next();
+            pat.ends_with('}') || !next.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+    })
+}
 
 /// The environment variable a parameter is exported as in wrapper scripts.
 pub fn param_env_name(param: &str) -> String {
@@ -242,3 +264,104 @@ pub struct Resources {
     pub gpu_model: Option<String>,
     pub gpu_model_label: String,
 }
+
+/// The two kinds of Volcano Job a stage becomes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobKind {
+    /// The stage's workers: one task named `worker` with `workers` replicas,
+    /// so that Volcano's `svc` plugin provides `VC_WORKER_NUM`.
+    Work,
+    /// The reduce step: one pod, started after the work job completed.
+    Reduce,
+}
+
+impl JobKind {
+    /// The Volcano task name.
+    pub fn task(self) -> &'static str {
+        match self {
+            JobKind::Work => "worker",
+            JobKind::Reduce => "reduce",
+        }
+    }
+
+    pub fn replicas(self, stage: &Stage) -> u32 {
+        match self {
+            JobKind::Work => stage.workers,
+            JobKind::Reduce => 1,
+        }
+    }
+}
+
+/// One Volcano Job of a pipeline.
+#[derive(Clone, Copy, Debug)]
+pub struct JobPlan<'a> {
+    pub stage: &'a Stage,
+    pub kind: JobKind,
+}
+
+impl Pipeline {
+    /// Every job, in dependency order: each stage's work job, then its reduce.
+    pub fn jobs(&self) -> Vec<JobPlan<'_>> {
+        let mut jobs = Vec::new();
+        for stage in &self.stages {
+            jobs.push(JobPlan {
+                stage,
+                kind: JobKind::Work,
+            });
+            if stage.reduce.is_some() {
+                jobs.push(JobPlan {
+                    stage,
+                    kind: JobKind::Reduce,
+                });
+            }
+        }
+        jobs
+    }
+
+    /// More than one job needs a JobFlow to order them; one job is emitted
+    /// as a plain Volcano Job.
+    pub fn is_flow(&self) -> bool {
+        self.stages.len() > 1 || self.stages.iter().any(|s| s.reduce.is_some())
+    }
+
+    /// The JobTemplate (and flow) name of a job: `<pipeline>-<stage>`, with
+    /// `-reduce` for a reduce step. The pipeline name keeps templates of
+    /// different pipelines in one namespace apart.
+    pub fn template_name(&self, stage: &Stage, kind: JobKind) -> String {
+        match kind {
+            JobKind::Work => format!("{}-{}", self.name, stage.name),
+            JobKind::Reduce => format!("{}-{}-reduce", self.name, stage.name),
+        }
+    }
+
+    /// The name of the Volcano Job that runs: Volcano's JobFlow controller
+    /// names the jobs it creates `<jobflow>-<template>`.
+    pub fn job_name(&self, stage: &Stage, kind: JobKind) -> String {
+        let template = self.template_name(stage, kind);
+        if self.is_flow() {
+            format!("{}-{}", self.name, template)
+        } else {
+            template
+        }
+    }
+
+    /// The ConfigMap that carries the wrapper scripts to the pods.
+    pub fn scripts_config_map(&self) -> String {
+        format!("{}-vcp-scripts", self.name)
+    }
+
+    pub fn stage(&self, name: &str) -> Option<&Stage> {
+        self.stages.iter().find(|s| s.name == name)
+    }
+}
+
+/// The file name of a job's wrapper script (ConfigMap key and plain file).
+pub fn script_name(stage: &Stage, kind: JobKind) -> String {
+    match kind {
+        JobKind::Work => format!("{}.sh", stage.name),
+        JobKind::Reduce => format!("{}-reduce.sh", stage.name),
+    }
+}
+
+/// Where the scripts ConfigMap is mounted in every container.
+pub const SCRIPTS_MOUNT: &str = "/vcp";

@@ -15,3 +15,19 @@ pub mod diag;
 pub mod source;
 pub mod syntax;
 pub mod ir;
+pub mod check;
+pub mod stdlib;
+pub mod cli;
+pub mod emit;
+
+/// Checks `roots` and, when there is no error, emits the build's files:
+/// the whole compiler as one function.
+pub fn compile(
+    roots: &[String],
+    loader: &mut dyn check::Loader,
+    options: &check::Options,
+) -> (check::Checked, Option<emit::Output>) {
+    let checked = check::check(roots, loader, options);
+    let output = checked.build.as_ref().map(emit::emit);
+    (checked, output)
+}

@@ -76,15 +76,27 @@ impl<'a> Lowering<'a> {
         if self.unclosed {
             return;
         }
-        let start = pair.as_span().start();
+        let junk_start = pair.as_span().start();
         let line = pair.as_str();
         let opens = line.matches('{').count();
         let closes = line.matches('}').count();
+        // Junk right after a field on the same line (`shard = range(0, 10`)
+        // is the tail of that field: explain the whole line, so that the
+        // message says what the field was missing.
+        let line_start = self.text[..junk_start].rfind('\n').map_or(0, |i| i + 1);
+        let before = &self.text[line_start..junk_start];
+        let (start, line) = if !top_level && !before.trim().is_empty() && !before.contains(['{', ',', '}']) {
+            let indent = before.len() - before.trim_start().len();
+            (line_start + indent, &self.text[line_start + indent..pair.as_span().end()])
+        } else {
+            (junk_start, line)
+        };
         let diag = explain_junk(self.file, self.text, start, line, top_level);
         if top_level && opens > closes {
             // Everything after an unclosed block spills to the top level.
             self.unclosed = true;
-            let brace = start + line.find('{').unwrap_or(0);
+            let first = start + line.find('{').unwrap_or(0);
+            let brace = innermost_unclosed(self.text, first).unwrap_or(first);
             self.diags.push(
                 Diagnostic::error(
                     Code::Syntax,
@@ -320,4 +332,36 @@ impl<'a> Lowering<'a> {
             strings::simple(self.file, text, start, span, &mut self.diags)
         }
     }
+}
+
+/// The last `{` still open at the end of the text, scanning from `from`
+/// (strings and comments skipped): the block most likely missing its `}`.
+fn innermost_unclosed(text: &str, from: usize) -> Option<usize> {
+    let mut stack = Vec::new();
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut in_comment = false;
+    for (i, b) in text.bytes().enumerate().skip(from) {
+        if in_comment {
+            in_comment = b != b'\n';
+        } else if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' | b'\n' => in_string = false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'#' => in_comment = true,
+                b'"' => in_string = true,
+                b'{' => stack.push(i),
+                b'}' => {
+                    stack.pop();
+                }
+                _ => {}
+            }
+        }
+    }
+    stack.last().copied()
 }

@@ -141,6 +141,10 @@ fn expected_words(rules: &[Rule]) -> String {
         .collect();
     words.sort_unstable();
     words.dedup();
+    // `by` may follow any value; it is worth naming only when alone.
+    if words.len() > 1 {
+        words.retain(|w| *w != "`by`");
+    }
     match words.len() {
         0 => String::new(),
         1 => words[0].to_string(),
@@ -184,7 +188,7 @@ fn hint_at(source: &str, pos: usize) -> Option<String> {
     let rest = source.get(pos..).unwrap_or("");
     let before = source.get(..pos).unwrap_or("");
     let line_before = before.rsplit('\n').next().unwrap_or("");
-    if rest.starts_with("==") || rest.starts_with(':') && line_before.trim_end().ends_with(|c: char| c.is_alphanumeric()) && !line_before.contains("param") {
+    if rest.starts_with("==") || (rest.starts_with('=') && before.ends_with('=')) || rest.starts_with(':') && line_before.trim_end().ends_with(|c: char| c.is_alphanumeric()) && !line_before.contains("param") {
         return Some("fields are written `name = value`".to_string());
     }
     if rest.starts_with('\'') {

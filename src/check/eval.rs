@@ -1,0 +1,320 @@
+//! Evaluating expressions against the type a field expects. Each evaluator
+//! returns `None` after reporting a diagnostic, so that checking goes on and
+//! every mistake of a file is reported in one run.
+
+use super::values;
+use crate::diag::{Code, Diagnostic, did_you_mean};
+use crate::ir::{self, ParamValue};
+use crate::source::Span;
+use crate::syntax::ast::{Expr, StrLit, StrPart};
+use std::collections::BTreeMap;
+
+/// A declared parameter: its final value and where it is declared.
+#[derive(Clone, Debug)]
+pub(super) struct Param {
+    pub(super) value: ParamValue,
+    pub(super) span: Span,
+}
+
+pub(super) struct Eval<'a> {
+    pub(super) params: BTreeMap<String, Param>,
+    pub(super) diags: &'a mut Vec<Diagnostic>,
+}
+
+impl Eval<'_> {
+    pub(super) fn error(&mut self, code: Code, span: Span, message: impl Into<String>) -> DiagBuilder<'_> {
+        DiagBuilder {
+            diags: self.diags,
+            diag: Some(Diagnostic::error(code, span, message)),
+        }
+    }
+
+    pub(super) fn wrong_type(&mut self, expr: &Expr, expected: &str) {
+        let mut help = None;
+        match expr {
+            Expr::Number { text, .. } | Expr::Quantity { text, .. } if expected.contains("string") => {
+                help = Some(format!("write it in quotes: \"{text}\""));
+            }
+            Expr::Str(s) if expected == "an integer" => {
+                if let Some(t) = s.as_plain().filter(|t| t.parse::<i64>().is_ok()) {
+                    help = Some(format!("write the number without quotes: {t}"));
+                }
+            }
+            Expr::Ident(i) if expected.contains("string") => {
+                help = Some(format!("strings are written in double quotes: \"{}\"", i.name));
+            }
+            _ => {}
+        }
+        let mut b = self
+            .error(
+                Code::WrongType,
+                expr.span(),
+                format!("expected {expected}, found {}", expr.describe()),
+            )
+            .label(format!("expected {expected}"));
+        if let Some(h) = help {
+            b = b.help(h);
+        }
+        b.emit();
+    }
+
+    /// The parameter a name refers to, reporting E0201 when there is none.
+    fn param(&mut self, name: &str, span: Span) -> Option<ParamValue> {
+        if let Some(p) = self.params.get(name) {
+            return Some(p.value.clone());
+        }
+        let suggestion = did_you_mean(name, self.params.keys().map(String::as_str)).map(str::to_string);
+        let mut b = self
+            .error(Code::UnknownName, span, format!("unknown parameter `{name}`"))
+            .label("not a parameter of this pipeline");
+        b = match suggestion {
+            Some(s) => b.help(format!("did you mean `{s}`?")),
+            None => b.help(format!("declare it in the pipeline: `param {name}: string = \"...\"`")),
+        };
+        b.emit();
+        None
+    }
+
+    /// A string with `${param}` replaced by the parameters' values.
+    pub(super) fn string(&mut self, expr: &Expr) -> Option<String> {
+        match expr {
+            Expr::Str(s) => self.interpolate(s, |_, value| value.to_text()),
+            Expr::Ident(i) if self.params.contains_key(&i.name) => self.param(&i.name, i.span).map(|v| v.to_text()),
+            _ => {
+                self.wrong_type(expr, "a string");
+                None
+            }
+        }
+    }
+
+    /// A string, or a number or boolean taken as text (environment values,
+    /// list items).
+    pub(super) fn text(&mut self, expr: &Expr) -> Option<String> {
+        match expr {
+            Expr::Number { text, .. } => Some(text.clone()),
+            Expr::Bool { value, .. } => Some(value.to_string()),
+            _ => self.string(expr),
+        }
+    }
+
+    fn interpolate(&mut self, s: &StrLit, render: impl Fn(&str, &ParamValue) -> String) -> Option<String> {
+        let mut out = String::new();
+        let mut ok = true;
+        for part in &s.parts {
+            match part {
+                StrPart::Text(t) => out.push_str(t),
+                StrPart::Interp(id) => match self.param(&id.name, id.span) {
+                    Some(v) => out.push_str(&render(&id.name, &v)),
+                    None => ok = false,
+                },
+            }
+        }
+        ok.then_some(out)
+    }
+
+    /// Shell code: `${param}` becomes a reference to the variable the wrapper
+    /// exports (never the value itself, so a value is never parsed as code),
+    /// and `{item}` becomes one quoted word.
+    pub(super) fn shell(&mut self, expr: &Expr) -> Option<String> {
+        let Expr::Str(s) = expr else {
+            self.wrong_type(expr, "a string (shell code) or a list of strings (arguments)");
+            return None;
+        };
+        let code = self.interpolate(s, |name, _| format!("${{{}}}", ir::param_env_name(name)))?;
+        if item_in_single_quotes(&code) {
+            self.error(Code::QuotedItem, s.span, "`{item}` is inside single quotes")
+                .label("the shell will not expand it here")
+                .help("write `{item}` unquoted or inside double quotes; it always becomes exactly one argument")
+                .emit();
+            return None;
+        }
+        Some(code.replace("{item}", ir::SHELL_ITEM))
+    }
+
+    pub(super) fn int(&mut self, expr: &Expr, min: i64, max: i64) -> Option<i64> {
+        let (value, span) = match expr {
+            Expr::Number { text, span } if !text.contains('.') => match text.parse::<i64>() {
+                Ok(v) => (v, *span),
+                Err(_) => {
+                    self.out_of_range(*span, text, min, max);
+                    return None;
+                }
+            },
+            Expr::Ident(i) if self.params.contains_key(&i.name) => match self.param(&i.name, i.span)? {
+                ParamValue::Int(v) => (v, i.span),
+                _ => {
+                    self.error(Code::WrongType, i.span, format!("parameter `{}` is not an `int`", i.name))
+                        .label("expected an integer")
+                        .emit();
+                    return None;
+                }
+            },
+            Expr::Ident(i) => {
+                self.param(&i.name, i.span);
+                return None;
+            }
+            _ => {
+                self.wrong_type(expr, "an integer");
+                return None;
+            }
+        };
+        if value < min || value > max {
+            self.out_of_range(span, &value.to_string(), min, max);
+            return None;
+        }
+        Some(value)
+    }
+
+    fn out_of_range(&mut self, span: Span, text: &str, min: i64, max: i64) {
+        let range = if max >= i64::from(i32::MAX) {
+            format!("at least {min}")
+        } else {
+            format!("between {min} and {max}")
+        };
+        self.error(Code::OutOfRange, span, format!("{text} is out of range: it must be {range}"))
+            .label(format!("must be {range}"))
+            .emit();
+    }
+
+    pub(super) fn bool(&mut self, expr: &Expr) -> Option<bool> {
+        match expr {
+            Expr::Bool { value, .. } => Some(*value),
+            Expr::Ident(i) if self.params.contains_key(&i.name) => match self.param(&i.name, i.span)? {
+                ParamValue::Bool(b) => Some(b),
+                _ => {
+                    self.wrong_type(expr, "a boolean (`true` or `false`)");
+                    None
+                }
+            },
+            _ => {
+                self.wrong_type(expr, "a boolean (`true` or `false`)");
+                None
+            }
+        }
+    }
+
+    /// A duration in seconds: `30m`, `1h30m`, or a `duration` parameter.
+    pub(super) fn duration(&mut self, expr: &Expr) -> Option<u64> {
+        let (text, span) = match expr {
+            Expr::Quantity { text, span } => (text.clone(), *span),
+            Expr::Str(s) => (self.string(expr)?, s.span),
+            Expr::Number { text, span } => {
+                self.error(Code::BadDuration, *span, format!("`{text}` has no unit"))
+                    .label("a duration needs a unit")
+                    .help(format!("write `{text}s`, `{text}m` or `{text}h`"))
+                    .emit();
+                return None;
+            }
+            Expr::Ident(i) if self.params.contains_key(&i.name) => match self.param(&i.name, i.span)? {
+                ParamValue::Duration(d) => return Some(d),
+                _ => {
+                    self.wrong_type(expr, "a duration such as `30m`");
+                    return None;
+                }
+            },
+            _ => {
+                self.wrong_type(expr, "a duration such as `30m`");
+                return None;
+            }
+        };
+        match values::duration(&text) {
+            Ok(d) => Some(d),
+            Err(why) => {
+                self.error(Code::BadDuration, span, format!("`{text}` is not a valid duration: {why}"))
+                    .label("invalid duration")
+                    .help("durations look like `30s`, `10m`, `2h`, `1d` or `1h30m`")
+                    .emit();
+                None
+            }
+        }
+    }
+
+    /// A quantity as written (`"500m"`, `2`, `4Gi`), checked.
+    pub(super) fn quantity(&mut self, expr: &Expr) -> Option<(String, values::Quantity, Span)> {
+        let (text, span) = match expr {
+            Expr::Quantity { text, span } | Expr::Number { text, span } => (text.clone(), *span),
+            Expr::Str(s) => (self.string(expr)?, s.span),
+            _ => {
+                self.wrong_type(expr, "a quantity such as \"500m\" or \"4Gi\"");
+                return None;
+            }
+        };
+        match values::quantity(&text) {
+            Ok(q) => Some((text, q, span)),
+            Err(why) => {
+                self.error(Code::BadQuantity, span, format!("`{text}` is not a valid quantity: {why}"))
+                    .label("invalid quantity")
+                    .emit();
+                None
+            }
+        }
+    }
+}
+
+/// True when `{item}` appears where a POSIX shell reads single-quoted text.
+fn item_in_single_quotes(code: &str) -> bool {
+    let mut single = false;
+    let mut double = false;
+    let mut escaped = false;
+    let bytes = code.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match b {
+            b'\\' if !single => escaped = true,
+            b'\'' if !double => single = !single,
+            b'"' if !single => double = !double,
+            b'{' if single && code[i..].starts_with("{item}") => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// A diagnostic being built; pushed on [`DiagBuilder::emit`].
+pub(super) struct DiagBuilder<'d> {
+    diags: &'d mut Vec<Diagnostic>,
+    diag: Option<Diagnostic>,
+}
+
+impl DiagBuilder<'_> {
+    pub(super) fn label(mut self, label: impl Into<String>) -> Self {
+        self.diag = self.diag.map(|d| d.with_label(label));
+        self
+    }
+    pub(super) fn help(mut self, help: impl Into<String>) -> Self {
+        self.diag = self.diag.map(|d| d.with_help(help));
+        self
+    }
+    pub(super) fn secondary(mut self, span: Span, message: impl Into<String>) -> Self {
+        self.diag = self.diag.map(|d| d.with_secondary(span, message));
+        self
+    }
+    pub(super) fn warning(mut self) -> Self {
+        if let Some(d) = &mut self.diag {
+            d.severity = crate::diag::Severity::Warning;
+        }
+        self
+    }
+    pub(super) fn emit(mut self) {
+        if let Some(d) = self.diag.take() {
+            self.diags.push(d);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::item_in_single_quotes;
+
+    #[test]
+    fn single_quote_tracking() {
+        assert!(item_in_single_quotes("echo '{item}'"));
+        assert!(!item_in_single_quotes("echo \"{item}\""));
+        assert!(!item_in_single_quotes("echo \"it's {item}\""));
+        assert!(!item_in_single_quotes("echo 'a' {item}"));
+        assert!(!item_in_single_quotes("echo \\'{item}"));
+    }
+}

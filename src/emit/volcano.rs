@@ -1,0 +1,385 @@
+//! The Volcano objects vcp emits, as typed serde structs (field names from
+//! Volcano's CRDs, `tests/fixtures/volcano/crds/`), and their construction
+//! from the IR. Pod templates are k8s-openapi types. Fields serialize in
+//! declaration order; maps are `BTreeMap`, so the output is deterministic.
+
+use crate::ir::{self, EnvValue, JobKind, Pipeline, Stage};
+use k8s_openapi::api::core::v1 as core;
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct Job {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub metadata: ObjectMeta,
+    pub spec: JobSpec,
+}
+
+/// `spec` of a Job; also the whole `spec` of a JobTemplate.
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct JobSpec {
+    pub scheduler_name: &'static str,
+    pub queue: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority_class_name: Option<String>,
+    pub min_available: u32,
+    pub max_retry: u32,
+    pub ttl_seconds_after_finished: u32,
+    pub plugins: BTreeMap<&'static str, Vec<String>>,
+    pub policies: Vec<LifecyclePolicy>,
+    pub tasks: Vec<TaskSpec>,
+}
+
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct LifecyclePolicy {
+    pub event: &'static str,
+    pub action: &'static str,
+}
+
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskSpec {
+    pub name: &'static str,
+    pub replicas: u32,
+    pub min_available: u32,
+    pub max_retry: u32,
+    pub template: core::PodTemplateSpec,
+}
+
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct JobTemplate {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub metadata: ObjectMeta,
+    pub spec: JobSpec,
+}
+
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct JobFlow {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub metadata: ObjectMeta,
+    pub spec: JobFlowSpec,
+}
+
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct JobFlowSpec {
+    /// `retain` keeps finished jobs (and their pods' logs) until their own
+    /// `ttlSecondsAfterFinished`.
+    pub job_retain_policy: &'static str,
+    pub flows: Vec<Flow>,
+}
+
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct Flow {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub depends_on: Option<DependsOn>,
+}
+
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct DependsOn {
+    pub targets: Vec<String>,
+}
+
+pub const MANAGED_BY: &str = "vcp";
+pub const SOURCE_ANNOTATION: &str = "vcp.dev/source";
+
+/// The labels of every object of a pipeline; `name` and `component` describe
+/// the object itself.
+fn labels(pipeline: &Pipeline, name: &str, component: Option<&str>, user: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut labels = user.clone();
+    labels.insert("app.kubernetes.io/name".into(), name.into());
+    labels.insert("app.kubernetes.io/part-of".into(), pipeline.name.clone());
+    labels.insert("app.kubernetes.io/managed-by".into(), MANAGED_BY.into());
+    if let Some(c) = component {
+        labels.insert("app.kubernetes.io/component".into(), c.into());
+    }
+    labels
+}
+
+fn annotations(pipeline: &Pipeline, line: usize, user: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut annotations = user.clone();
+    annotations.insert(SOURCE_ANNOTATION.into(), format!("{}:{line}", pipeline.source));
+    annotations
+}
+
+fn meta(name: String, pipeline: &Pipeline, labels: BTreeMap<String, String>, annotations: BTreeMap<String, String>) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name),
+        namespace: Some(pipeline.namespace.clone()),
+        labels: Some(labels),
+        annotations: (!annotations.is_empty()).then_some(annotations),
+        ..ObjectMeta::default()
+    }
+}
+
+/// The spec of the Volcano job that runs one job of a stage.
+pub fn job_spec(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> JobSpec {
+    let replicas = kind.replicas(stage);
+    // A pod that fails has already used its retries inside the wrapper, so
+    // the stage fails at once (TerminateJob: a terminated job is final, and a
+    // JobFlow counts it as failed; an aborted one would leave the flow
+    // waiting). An evicted pod restarts the job, at most max_retry times.
+    let max_retry = stage.retries.max(1);
+    let mut plugins = BTreeMap::new();
+    plugins.insert("env", Vec::new());
+    if kind == JobKind::Work {
+        plugins.insert("svc", Vec::new());
+    }
+    JobSpec {
+        scheduler_name: "volcano",
+        queue: pipeline.queue.clone(),
+        priority_class_name: pipeline.priority_class.clone(),
+        min_available: replicas,
+        max_retry,
+        ttl_seconds_after_finished: u32::try_from(stage.ttl).unwrap_or(u32::MAX),
+        plugins,
+        policies: vec![
+            LifecyclePolicy {
+                event: "PodFailed",
+                action: "TerminateJob",
+            },
+            LifecyclePolicy {
+                event: "PodEvicted",
+                action: "RestartJob",
+            },
+        ],
+        tasks: vec![TaskSpec {
+            name: kind.task(),
+            replicas,
+            min_available: replicas,
+            max_retry,
+            template: pod_template(pipeline, stage, kind),
+        }],
+    }
+}
+
+fn pod_template(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> core::PodTemplateSpec {
+    let mut mounts = vec![core::VolumeMount {
+        name: "vcp-scripts".into(),
+        mount_path: ir::SCRIPTS_MOUNT.into(),
+        read_only: Some(true),
+        ..core::VolumeMount::default()
+    }];
+    let mut volumes = vec![core::Volume {
+        name: "vcp-scripts".into(),
+        config_map: Some(core::ConfigMapVolumeSource {
+            name: pipeline.scripts_config_map(),
+            ..core::ConfigMapVolumeSource::default()
+        }),
+        ..core::Volume::default()
+    }];
+    for v in &pipeline.volumes {
+        mounts.push(core::VolumeMount {
+            name: v.name.clone(),
+            mount_path: v.mount.clone(),
+            read_only: v.read_only.then_some(true),
+            ..core::VolumeMount::default()
+        });
+        volumes.push(core::Volume {
+            name: v.name.clone(),
+            persistent_volume_claim: Some(core::PersistentVolumeClaimVolumeSource {
+                claim_name: v.claim.clone(),
+                read_only: v.read_only.then_some(true),
+            }),
+            ..core::Volume::default()
+        });
+    }
+    let env: Vec<core::EnvVar> = stage.env.iter().map(env_var).collect();
+    let container = core::Container {
+        name: kind.task().into(),
+        image: Some(stage.image.clone()),
+        command: Some(vec![
+            "sh".into(),
+            format!("{}/{}", ir::SCRIPTS_MOUNT, ir::script_name(stage, kind)),
+        ]),
+        working_dir: stage.working_dir.clone(),
+        env: (!env.is_empty()).then_some(env),
+        resources: resources(&stage.resources),
+        volume_mounts: Some(mounts),
+        ..core::Container::default()
+    };
+    let tolerations: Vec<core::Toleration> = stage
+        .tolerations
+        .iter()
+        .map(|t| core::Toleration {
+            key: t.key.clone(),
+            operator: t.operator.clone(),
+            value: t.value.clone(),
+            effect: t.effect.clone(),
+            toleration_seconds: t.toleration_seconds,
+        })
+        .collect();
+    let component = kind.task();
+    core::PodTemplateSpec {
+        metadata: Some(ObjectMeta {
+            labels: Some(labels(pipeline, &stage.name, Some(component), &stage.labels)),
+            annotations: (!stage.annotations.is_empty()).then(|| stage.annotations.clone()),
+            ..ObjectMeta::default()
+        }),
+        spec: Some(core::PodSpec {
+            restart_policy: Some("Never".into()),
+            service_account_name: pipeline.service_account.clone(),
+            active_deadline_seconds: stage.timeout.map(|t| i64::try_from(t).unwrap_or(i64::MAX)),
+            node_selector: (!stage.node_selector.is_empty()).then(|| stage.node_selector.clone()),
+            tolerations: (!tolerations.is_empty()).then_some(tolerations),
+            containers: vec![container],
+            volumes: Some(volumes),
+            ..core::PodSpec::default()
+        }),
+    }
+}
+
+fn env_var(e: &ir::EnvVar) -> core::EnvVar {
+    match &e.value {
+        EnvValue::Literal(v) => core::EnvVar {
+            name: e.name.clone(),
+            value: Some(v.clone()),
+            value_from: None,
+        },
+        EnvValue::Secret { name, key } => core::EnvVar {
+            name: e.name.clone(),
+            value: None,
+            value_from: Some(core::EnvVarSource {
+                secret_key_ref: Some(core::SecretKeySelector {
+                    name: name.clone(),
+                    key: key.clone(),
+                    optional: None,
+                }),
+                ..core::EnvVarSource::default()
+            }),
+        },
+        EnvValue::ConfigMap { name, key } => core::EnvVar {
+            name: e.name.clone(),
+            value: None,
+            value_from: Some(core::EnvVarSource {
+                config_map_key_ref: Some(core::ConfigMapKeySelector {
+                    name: name.clone(),
+                    key: key.clone(),
+                    optional: None,
+                }),
+                ..core::EnvVarSource::default()
+            }),
+        },
+    }
+}
+
+/// Requests equal limits: predictable placement, and the only form
+/// Kubernetes accepts for GPUs.
+fn resources(r: &ir::Resources) -> Option<core::ResourceRequirements> {
+    let mut amounts = BTreeMap::new();
+    if let Some(cpu) = &r.cpu {
+        amounts.insert("cpu".to_string(), Quantity(cpu.clone()));
+    }
+    if let Some(memory) = &r.memory {
+        amounts.insert("memory".to_string(), Quantity(memory.clone()));
+    }
+    if let Some(storage) = &r.ephemeral_storage {
+        amounts.insert("ephemeral-storage".to_string(), Quantity(storage.clone()));
+    }
+    if r.gpu > 0 {
+        amounts.insert(r.gpu_resource.clone(), Quantity(r.gpu.to_string()));
+    }
+    if amounts.is_empty() {
+        return None;
+    }
+    Some(core::ResourceRequirements {
+        limits: Some(amounts.clone()),
+        requests: Some(amounts),
+        ..core::ResourceRequirements::default()
+    })
+}
+
+/// A plain Volcano Job (single-job pipelines).
+pub fn job(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> Job {
+    Job {
+        api_version: "batch.volcano.sh/v1alpha1",
+        kind: "Job",
+        metadata: meta(
+            pipeline.job_name(stage, kind),
+            pipeline,
+            labels(pipeline, &stage.name, Some(kind.task()), &stage.labels),
+            annotations(pipeline, stage.line, &stage.annotations),
+        ),
+        spec: job_spec(pipeline, stage, kind),
+    }
+}
+
+pub fn job_template(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> JobTemplate {
+    JobTemplate {
+        api_version: "flow.volcano.sh/v1alpha1",
+        kind: "JobTemplate",
+        metadata: meta(
+            pipeline.template_name(stage, kind),
+            pipeline,
+            labels(pipeline, &stage.name, Some(kind.task()), &stage.labels),
+            annotations(pipeline, stage.line, &stage.annotations),
+        ),
+        spec: job_spec(pipeline, stage, kind),
+    }
+}
+
+/// The JobFlow that starts each job once the jobs it depends on completed.
+pub fn job_flow(pipeline: &Pipeline) -> JobFlow {
+    let mut flows = Vec::new();
+    for job in pipeline.jobs() {
+        let targets: Vec<String> = match job.kind {
+            JobKind::Reduce => vec![pipeline.template_name(job.stage, JobKind::Work)],
+            JobKind::Work => job
+                .stage
+                .after
+                .iter()
+                .filter_map(|name| pipeline.stage(name))
+                .map(|dep| {
+                    // A stage with a reduce step is complete once its reduce is.
+                    let last = if dep.reduce.is_some() { JobKind::Reduce } else { JobKind::Work };
+                    pipeline.template_name(dep, last)
+                })
+                .collect(),
+        };
+        flows.push(Flow {
+            name: pipeline.template_name(job.stage, job.kind),
+            depends_on: (!targets.is_empty()).then_some(DependsOn { targets }),
+        });
+    }
+    JobFlow {
+        api_version: "flow.volcano.sh/v1alpha1",
+        kind: "JobFlow",
+        metadata: meta(
+            pipeline.name.clone(),
+            pipeline,
+            labels(pipeline, &pipeline.name, None, &pipeline.labels),
+            annotations(pipeline, pipeline.line, &pipeline.annotations),
+        ),
+        spec: JobFlowSpec {
+            job_retain_policy: "retain",
+            flows,
+        },
+    }
+}
+
+/// The ConfigMap carrying every wrapper script of the pipeline.
+pub fn scripts_config_map(pipeline: &Pipeline, scripts: &BTreeMap<String, String>) -> core::ConfigMap {
+    core::ConfigMap {
+        metadata: meta(
+            pipeline.scripts_config_map(),
+            pipeline,
+            labels(pipeline, &pipeline.name, Some("scripts"), &pipeline.labels),
+            annotations(pipeline, pipeline.line, &BTreeMap::new()),
+        ),
+        data: Some(scripts.clone()),
+        ..core::ConfigMap::default()
+    }
+}
