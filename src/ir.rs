@@ -48,7 +48,10 @@ impl Volume {
     /// The variable the wrapper exports with the volume's path: the mount
     /// path in a pod, the local directory under `vcp run`.
     pub fn env_name(&self) -> String {
-        format!("VCP_VOLUME_{}", self.name.to_ascii_uppercase().replace('-', "_"))
+        format!(
+            "VCP_VOLUME_{}",
+            self.name.to_ascii_uppercase().replace('-', "_")
+        )
     }
 }
 

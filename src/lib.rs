@@ -11,14 +11,14 @@
 //! `syntax`, `check`, `ir`, `shard` and `emit` do no IO: no filesystem, clock or
 //! environment. Files reach the checker through the [`check::Loader`] trait.
 
-pub mod diag;
-pub mod source;
-pub mod syntax;
-pub mod ir;
 pub mod check;
-pub mod stdlib;
 pub mod cli;
+pub mod diag;
 pub mod emit;
+pub mod ir;
+pub mod source;
+pub mod stdlib;
+pub mod syntax;
 
 /// Checks `roots` and, when there is no error, emits the build's files:
 /// the whole compiler as one function.

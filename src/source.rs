@@ -51,7 +51,9 @@ impl Span {
         Span {
             file: self.file,
             start,
-            end: start.saturating_add(saturating_u32(len)).min(self.end.max(start)),
+            end: start
+                .saturating_add(saturating_u32(len))
+                .min(self.end.max(start)),
         }
     }
 }
@@ -128,9 +130,15 @@ impl SourceMap {
         SourceMap::default()
     }
 
-    pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>, origin: Origin) -> FileId {
+    pub fn add(
+        &mut self,
+        name: impl Into<String>,
+        text: impl Into<String>,
+        origin: Origin,
+    ) -> FileId {
         let id = FileId(saturating_u32(self.files.len()));
-        self.files.push(SourceFile::new(name.into(), text.into(), origin));
+        self.files
+            .push(SourceFile::new(name.into(), text.into(), origin));
         id
     }
 

@@ -10,5 +10,8 @@ pub const MODULES: &[(&str, &str)] = &[
 /// The text of a module, if `name` is one.
 pub fn module(name: &str) -> Option<&'static str> {
     let name = name.strip_suffix(".vcp").unwrap_or(name);
-    MODULES.iter().find(|(n, _)| *n == name).map(|(_, text)| *text)
+    MODULES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, text)| *text)
 }

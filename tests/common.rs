@@ -36,7 +36,11 @@ pub(crate) fn compile_ok(roots: &[String], options: &Options) -> BTreeMap<String
         None => panic!(
             "{} does not compile:\n{}",
             roots.join(", "),
-            vcp::cli::render::render_all(&checked.sources, &checked.diagnostics, vcp::cli::render::Style::plain())
+            vcp::cli::render::render_all(
+                &checked.sources,
+                &checked.diagnostics,
+                vcp::cli::render::Style::plain()
+            )
         ),
     }
 }
@@ -44,13 +48,19 @@ pub(crate) fn compile_ok(roots: &[String], options: &Options) -> BTreeMap<String
 /// Every file under `dir`, by path relative to it.
 pub(crate) fn read_tree(dir: &Path) -> BTreeMap<String, String> {
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
         for entry in entries {
             let path = entry.expect("readable entry").path();
             if path.is_dir() {
                 walk(root, &path, out);
             } else {
-                let rel = path.strip_prefix(root).expect("under root").to_string_lossy().into_owned();
+                let rel = path
+                    .strip_prefix(root)
+                    .expect("under root")
+                    .to_string_lossy()
+                    .into_owned();
                 out.insert(rel, std::fs::read_to_string(&path).expect("UTF-8 file"));
             }
         }
@@ -61,11 +71,15 @@ pub(crate) fn read_tree(dir: &Path) -> BTreeMap<String, String> {
 }
 
 /// The files of one pipeline folder of a build, relative to that folder.
-pub(crate) fn pipeline_dirs(files: &BTreeMap<String, String>) -> BTreeMap<String, Vec<(String, String)>> {
+pub(crate) fn pipeline_dirs(
+    files: &BTreeMap<String, String>,
+) -> BTreeMap<String, Vec<(String, String)>> {
     let mut dirs: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     for (path, content) in files {
         if let Some((dir, rest)) = path.split_once('/') {
-            dirs.entry(dir.to_string()).or_default().push((rest.to_string(), content.clone()));
+            dirs.entry(dir.to_string())
+                .or_default()
+                .push((rest.to_string(), content.clone()));
         }
     }
     dirs

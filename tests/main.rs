@@ -4,4 +4,4 @@ mod common;
 mod examples;
 // mod shard_agreement; (arriving)
 mod ui;
-// mod validate; (arriving)
+mod validate;

@@ -11,7 +11,11 @@ use vcp::diag::Code;
 /// The rendered diagnostics of one UI case, as `vcp check` prints them.
 fn run_case(path: &Path) -> (String, BTreeSet<Code>) {
     let root = crate::common::root();
-    let rel = path.strip_prefix(&root).unwrap_or(path).to_string_lossy().into_owned();
+    let rel = path
+        .strip_prefix(&root)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .into_owned();
     let text = std::fs::read_to_string(path).expect("readable case");
     let mut options = Options::default();
     if let Some(args) = text.lines().next().and_then(|l| l.strip_prefix("# args:")) {
@@ -23,8 +27,12 @@ fn run_case(path: &Path) -> (String, BTreeSet<Code>) {
             options.sets.push((k.to_string(), v.to_string()));
         }
     }
-    let (checked, output) = vcp::compile(&[rel.clone()], &mut FsLoader, &options);
-    let mut rendered = render::render_all(&checked.sources, &checked.diagnostics, render::Style::plain());
+    let (checked, output) = vcp::compile(std::slice::from_ref(&rel), &mut FsLoader, &options);
+    let mut rendered = render::render_all(
+        &checked.sources,
+        &checked.diagnostics,
+        render::Style::plain(),
+    );
     rendered.push_str(&format!(
         "--> {}\n",
         match (&output, render::summary(&checked.diagnostics)) {
@@ -57,11 +65,26 @@ fn every_code_has_a_case_and_a_page() {
             seen.extend(run_case(&path).1);
         }
     }
-    let missing: Vec<&str> = Code::ALL.iter().filter(|c| !seen.contains(c)).map(|c| c.as_str()).collect();
-    assert!(missing.is_empty(), "codes without a tests/ui case: {missing:?}");
+    let missing: Vec<&str> = Code::ALL
+        .iter()
+        .filter(|c| !seen.contains(c))
+        .map(|c| c.as_str())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "codes without a tests/ui case: {missing:?}"
+    );
     for code in Code::ALL {
         let page = code.explanation();
-        assert!(page.starts_with(&format!("# {}: ", code.as_str())), "docs/errors/{}.md title", code.as_str());
-        assert!(page.contains("```vcp"), "docs/errors/{}.md has an example", code.as_str());
+        assert!(
+            page.starts_with(&format!("# {}: ", code.as_str())),
+            "docs/errors/{}.md title",
+            code.as_str()
+        );
+        assert!(
+            page.contains("```vcp"),
+            "docs/errors/{}.md has an example",
+            code.as_str()
+        );
     }
 }

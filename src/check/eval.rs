@@ -22,7 +22,12 @@ pub(super) struct Eval<'a> {
 }
 
 impl Eval<'_> {
-    pub(super) fn error(&mut self, code: Code, span: Span, message: impl Into<String>) -> DiagBuilder<'_> {
+    pub(super) fn error(
+        &mut self,
+        code: Code,
+        span: Span,
+        message: impl Into<String>,
+    ) -> DiagBuilder<'_> {
         DiagBuilder {
             diags: self.diags,
             diag: Some(Diagnostic::error(code, span, message)),
@@ -32,7 +37,9 @@ impl Eval<'_> {
     pub(super) fn wrong_type(&mut self, expr: &Expr, expected: &str) {
         let mut help = None;
         match expr {
-            Expr::Number { text, .. } | Expr::Quantity { text, .. } if expected.contains("string") => {
+            Expr::Number { text, .. } | Expr::Quantity { text, .. }
+                if expected.contains("string") =>
+            {
                 help = Some(format!("write it in quotes: \"{text}\""));
             }
             Expr::Str(s) if expected == "an integer" => {
@@ -41,7 +48,10 @@ impl Eval<'_> {
                 }
             }
             Expr::Ident(i) if expected.contains("string") => {
-                help = Some(format!("strings are written in double quotes: \"{}\"", i.name));
+                help = Some(format!(
+                    "strings are written in double quotes: \"{}\"",
+                    i.name
+                ));
             }
             _ => {}
         }
@@ -63,13 +73,20 @@ impl Eval<'_> {
         if let Some(p) = self.params.get(name) {
             return Some(p.value.clone());
         }
-        let suggestion = did_you_mean(name, self.params.keys().map(String::as_str)).map(str::to_string);
+        let suggestion =
+            did_you_mean(name, self.params.keys().map(String::as_str)).map(str::to_string);
         let mut b = self
-            .error(Code::UnknownName, span, format!("unknown parameter `{name}`"))
+            .error(
+                Code::UnknownName,
+                span,
+                format!("unknown parameter `{name}`"),
+            )
             .label("not a parameter of this pipeline");
         b = match suggestion {
             Some(s) => b.help(format!("did you mean `{s}`?")),
-            None => b.help(format!("declare it in the pipeline: `param {name}: string = \"...\"`")),
+            None => b.help(format!(
+                "declare it in the pipeline: `param {name}: string = \"...\"`"
+            )),
         };
         b.emit();
         None
@@ -79,7 +96,9 @@ impl Eval<'_> {
     pub(super) fn string(&mut self, expr: &Expr) -> Option<String> {
         match expr {
             Expr::Str(s) => self.interpolate(s, |_, value| value.to_text()),
-            Expr::Ident(i) if self.params.contains_key(&i.name) => self.param(&i.name, i.span).map(|v| v.to_text()),
+            Expr::Ident(i) if self.params.contains_key(&i.name) => {
+                self.param(&i.name, i.span).map(|v| v.to_text())
+            }
             _ => {
                 self.wrong_type(expr, "a string");
                 None
@@ -97,7 +116,11 @@ impl Eval<'_> {
         }
     }
 
-    fn interpolate(&mut self, s: &StrLit, render: impl Fn(&str, &ParamValue) -> String) -> Option<String> {
+    fn interpolate(
+        &mut self,
+        s: &StrLit,
+        render: impl Fn(&str, &ParamValue) -> String,
+    ) -> Option<String> {
         let mut out = String::new();
         let mut ok = true;
         for part in &s.parts {
@@ -117,7 +140,10 @@ impl Eval<'_> {
     /// and `{item}` becomes one quoted word.
     pub(super) fn shell(&mut self, expr: &Expr) -> Option<String> {
         let Expr::Str(s) = expr else {
-            self.wrong_type(expr, "a string (shell code) or a list of strings (arguments)");
+            self.wrong_type(
+                expr,
+                "a string (shell code) or a list of strings (arguments)",
+            );
             return None;
         };
         let code = self.interpolate(s, |name, _| format!("${{{}}}", ir::param_env_name(name)))?;
@@ -140,15 +166,21 @@ impl Eval<'_> {
                     return None;
                 }
             },
-            Expr::Ident(i) if self.params.contains_key(&i.name) => match self.param(&i.name, i.span)? {
-                ParamValue::Int(v) => (v, i.span),
-                _ => {
-                    self.error(Code::WrongType, i.span, format!("parameter `{}` is not an `int`", i.name))
+            Expr::Ident(i) if self.params.contains_key(&i.name) => {
+                match self.param(&i.name, i.span)? {
+                    ParamValue::Int(v) => (v, i.span),
+                    _ => {
+                        self.error(
+                            Code::WrongType,
+                            i.span,
+                            format!("parameter `{}` is not an `int`", i.name),
+                        )
                         .label("expected an integer")
                         .emit();
-                    return None;
+                        return None;
+                    }
                 }
-            },
+            }
             Expr::Ident(i) => {
                 self.param(&i.name, i.span);
                 return None;
@@ -171,21 +203,27 @@ impl Eval<'_> {
         } else {
             format!("between {min} and {max}")
         };
-        self.error(Code::OutOfRange, span, format!("{text} is out of range: it must be {range}"))
-            .label(format!("must be {range}"))
-            .emit();
+        self.error(
+            Code::OutOfRange,
+            span,
+            format!("{text} is out of range: it must be {range}"),
+        )
+        .label(format!("must be {range}"))
+        .emit();
     }
 
     pub(super) fn bool(&mut self, expr: &Expr) -> Option<bool> {
         match expr {
             Expr::Bool { value, .. } => Some(*value),
-            Expr::Ident(i) if self.params.contains_key(&i.name) => match self.param(&i.name, i.span)? {
-                ParamValue::Bool(b) => Some(b),
-                _ => {
-                    self.wrong_type(expr, "a boolean (`true` or `false`)");
-                    None
+            Expr::Ident(i) if self.params.contains_key(&i.name) => {
+                match self.param(&i.name, i.span)? {
+                    ParamValue::Bool(b) => Some(b),
+                    _ => {
+                        self.wrong_type(expr, "a boolean (`true` or `false`)");
+                        None
+                    }
                 }
-            },
+            }
             _ => {
                 self.wrong_type(expr, "a boolean (`true` or `false`)");
                 None
@@ -205,13 +243,15 @@ impl Eval<'_> {
                     .emit();
                 return None;
             }
-            Expr::Ident(i) if self.params.contains_key(&i.name) => match self.param(&i.name, i.span)? {
-                ParamValue::Duration(d) => return Some(d),
-                _ => {
-                    self.wrong_type(expr, "a duration such as `30m`");
-                    return None;
+            Expr::Ident(i) if self.params.contains_key(&i.name) => {
+                match self.param(&i.name, i.span)? {
+                    ParamValue::Duration(d) => return Some(d),
+                    _ => {
+                        self.wrong_type(expr, "a duration such as `30m`");
+                        return None;
+                    }
                 }
-            },
+            }
             _ => {
                 self.wrong_type(expr, "a duration such as `30m`");
                 return None;
@@ -220,10 +260,14 @@ impl Eval<'_> {
         match values::duration(&text) {
             Ok(d) => Some(d),
             Err(why) => {
-                self.error(Code::BadDuration, span, format!("`{text}` is not a valid duration: {why}"))
-                    .label("invalid duration")
-                    .help("durations look like `30s`, `10m`, `2h`, `1d` or `1h30m`")
-                    .emit();
+                self.error(
+                    Code::BadDuration,
+                    span,
+                    format!("`{text}` is not a valid duration: {why}"),
+                )
+                .label("invalid duration")
+                .help("durations look like `30s`, `10m`, `2h`, `1d` or `1h30m`")
+                .emit();
                 None
             }
         }
@@ -242,9 +286,13 @@ impl Eval<'_> {
         match values::quantity(&text) {
             Ok(q) => Some((text, q, span)),
             Err(why) => {
-                self.error(Code::BadQuantity, span, format!("`{text}` is not a valid quantity: {why}"))
-                    .label("invalid quantity")
-                    .emit();
+                self.error(
+                    Code::BadQuantity,
+                    span,
+                    format!("`{text}` is not a valid quantity: {why}"),
+                )
+                .label("invalid quantity")
+                .emit();
                 None
             }
         }

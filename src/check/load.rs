@@ -26,7 +26,11 @@ pub(super) struct Loaded {
 
 /// Loads the roots and everything they import. Problems become diagnostics;
 /// a file that cannot be read is left out.
-pub(super) fn load(roots: &[String], loader: &mut dyn Loader, diags: &mut Vec<Diagnostic>) -> Loaded {
+pub(super) fn load(
+    roots: &[String],
+    loader: &mut dyn Loader,
+    diags: &mut Vec<Diagnostic>,
+) -> Loaded {
     let mut state = State {
         loader,
         sources: SourceMap::new(),
@@ -91,7 +95,12 @@ impl State<'_> {
         id
     }
 
-    fn visit(&mut self, id: FileId, stack: &mut Vec<(FileId, Span)>, done: &mut BTreeMap<FileId, ()>) {
+    fn visit(
+        &mut self,
+        id: FileId,
+        stack: &mut Vec<(FileId, Span)>,
+        done: &mut BTreeMap<FileId, ()>,
+    ) {
         if done.contains_key(&id) {
             return;
         }
@@ -130,8 +139,12 @@ impl State<'_> {
     fn resolve(&mut self, from: FileId, import: &ast::Import) -> Option<FileId> {
         let Some(path) = import.path.as_plain() else {
             self.diags.push(
-                Diagnostic::error(Code::BadString, import.path.span, "an import path cannot use `${...}`")
-                    .with_help("imports are resolved before parameters have values"),
+                Diagnostic::error(
+                    Code::BadString,
+                    import.path.span,
+                    "an import path cannot use `${...}`",
+                )
+                .with_help("imports are resolved before parameters have values"),
             );
             return None;
         };
@@ -152,7 +165,10 @@ impl State<'_> {
                     Some(s) => diag.with_help(format!("did you mean `{s}`?")),
                     None => diag.with_help(format!(
                         "the standard library has {}",
-                        known.map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                        known
+                            .map(|n| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )),
                 };
                 self.diags.push(diag);
@@ -191,8 +207,17 @@ impl State<'_> {
         }
     }
 
-    fn report_cycle(&mut self, from: FileId, target: FileId, import: &ast::Import, stack: &[(FileId, Span)]) {
-        let start = stack.iter().position(|(f, _)| *f == target).unwrap_or(stack.len());
+    fn report_cycle(
+        &mut self,
+        from: FileId,
+        target: FileId,
+        import: &ast::Import,
+        stack: &[(FileId, Span)],
+    ) {
+        let start = stack
+            .iter()
+            .position(|(f, _)| *f == target)
+            .unwrap_or(stack.len());
         let mut names: Vec<String> = stack[start..]
             .iter()
             .map(|(f, _)| self.sources.get(*f).name.clone())
@@ -247,7 +272,11 @@ pub(crate) fn normalize(path: &str) -> String {
         }
     }
     let joined = parts.join("/");
-    if absolute { format!("/{joined}") } else { joined }
+    if absolute {
+        format!("/{joined}")
+    } else {
+        joined
+    }
 }
 
 #[cfg(test)]

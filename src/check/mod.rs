@@ -19,8 +19,6 @@ use crate::source::{FileId, SourceMap};
 use crate::syntax::ast;
 use std::collections::{BTreeMap, BTreeSet};
 
-
-
 /// Where the checker gets file contents: the CLI reads the filesystem, tests
 /// and the fuzzer serve them from memory.
 pub trait Loader {
@@ -120,7 +118,8 @@ pub fn check(roots: &[String], loader: &mut dyn Loader, options: &Options) -> Ch
                 continue;
             }
             seen_pipelines.insert(decl.name.name.clone(), decl.name.clone());
-            let mut checker = pipeline::PipelineChecker::new(&loaded.sources, &visible, options, &mut diags);
+            let mut checker =
+                pipeline::PipelineChecker::new(&loaded.sources, &visible, options, &mut diags);
             if let Some(p) = checker.check(decl) {
                 pipelines.push(p);
             }
@@ -136,10 +135,16 @@ pub fn check(roots: &[String], loader: &mut dyn Loader, options: &Options) -> Ch
             );
             d = match did_you_mean(name, declared_params.iter().map(String::as_str)) {
                 Some(s) => d.with_help(format!("did you mean `--set {s}=...`?")),
-                None if declared_params.is_empty() => d.with_help("these pipelines declare no `param`"),
+                None if declared_params.is_empty() => {
+                    d.with_help("these pipelines declare no `param`")
+                }
                 None => d.with_help(format!(
                     "declared parameters: {}",
-                    declared_params.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
+                    declared_params
+                        .iter()
+                        .map(|p| format!("`{p}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )),
             };
             diags.push(d);
@@ -148,7 +153,13 @@ pub fn check(roots: &[String], loader: &mut dyn Loader, options: &Options) -> Ch
 
     // A template used by several stages reports its own mistakes once.
     let mut seen = BTreeSet::new();
-    diags.retain(|d| seen.insert((d.code, d.span.map(|s| (s.file, s.start, s.end)), d.message.clone())));
+    diags.retain(|d| {
+        seen.insert((
+            d.code,
+            d.span.map(|s| (s.file, s.start, s.end)),
+            d.message.clone(),
+        ))
+    });
     diag::sort(&mut diags);
 
     let failed = diags.iter().any(Diagnostic::is_error);
@@ -206,11 +217,10 @@ fn visible_templates<'a>(
     let mut reachable = BTreeSet::new();
     let mut todo = vec![root];
     while let Some(f) = todo.pop() {
-        if reachable.insert(f) {
-            if let Some(m) = loaded.modules.get(&f) {
+        if reachable.insert(f)
+            && let Some(m) = loaded.modules.get(&f) {
                 todo.extend(m.imports.iter().copied());
             }
-        }
     }
     all.iter()
         .filter(|(_, t)| reachable.contains(&t.file))

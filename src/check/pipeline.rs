@@ -143,9 +143,15 @@ impl<'a> PipelineChecker<'a> {
         let name = decl.name.name.clone();
         if let Err(why) = values::dns1035_label(&name) {
             self.eval
-                .error(Code::BadName, decl.name.span, format!("pipeline name `{name}` is not valid: {why}"))
+                .error(
+                    Code::BadName,
+                    decl.name.span,
+                    format!("pipeline name `{name}` is not valid: {why}"),
+                )
                 .label("used in Job, JobFlow and host names")
-                .help("pipeline names are lower-case letters, digits and `-`, starting with a letter")
+                .help(
+                    "pipeline names are lower-case letters, digits and `-`, starting with a letter",
+                )
                 .emit();
         }
 
@@ -220,10 +226,12 @@ impl<'a> PipelineChecker<'a> {
                     }
                 }
                 "priority_class" => {
-                    pipeline.priority_class = self.name_value(v, "priority class", values::dns1123_subdomain);
+                    pipeline.priority_class =
+                        self.name_value(v, "priority class", values::dns1123_subdomain);
                 }
                 "service_account" => {
-                    pipeline.service_account = self.name_value(v, "service account", values::dns1123_subdomain);
+                    pipeline.service_account =
+                        self.name_value(v, "service account", values::dns1123_subdomain);
                 }
                 "image" => default_image = self.image(v),
                 "labels" => pipeline.labels = self.labels(&[v], true),
@@ -244,14 +252,19 @@ impl<'a> PipelineChecker<'a> {
         for stage in &stages {
             if let Some(first) = seen.get(stage.name.name.as_str()) {
                 self.eval
-                    .error(Code::Duplicate, stage.name.span, format!("stage `{}` is defined twice", stage.name.name))
+                    .error(
+                        Code::Duplicate,
+                        stage.name.span,
+                        format!("stage `{}` is defined twice", stage.name.name),
+                    )
                     .label("second definition")
                     .secondary(first.span, "first defined here")
                     .emit();
                 continue;
             }
             seen.insert(&stage.name.name, &stage.name);
-            let (checked_stage, spans) = self.stage(stage, default_image.as_deref(), default_ttl, &pipeline);
+            let (checked_stage, spans) =
+                self.stage(stage, default_image.as_deref(), default_ttl, &pipeline);
             all_spans.push((stage.name.name.clone(), spans.clone()));
             if let Some(s) = checked_stage {
                 checked.push((s, spans));
@@ -262,7 +275,11 @@ impl<'a> PipelineChecker<'a> {
         let unknown_deps = self.unknown_dependencies(&all_spans, &names);
         if stages.is_empty() {
             self.eval
-                .error(Code::MissingField, decl.name.span, format!("pipeline `{name}` has no stages"))
+                .error(
+                    Code::MissingField,
+                    decl.name.span,
+                    format!("pipeline `{name}` has no stages"),
+                )
                 .label("nothing to run")
                 .help("add a stage: `stage work { run = \"...\" }`")
                 .emit();
@@ -275,12 +292,21 @@ impl<'a> PipelineChecker<'a> {
         if self.errors() > errors_before {
             return None;
         }
-        names::check(&pipeline, decl, namespace_span, &self.stage_spans_of(&stages), self.eval.diags);
+        names::check(
+            &pipeline,
+            decl,
+            namespace_span,
+            &self.stage_spans_of(&stages),
+            self.eval.diags,
+        );
         (self.errors() == errors_before).then_some(pipeline)
     }
 
     fn stage_spans_of(&self, stages: &[&Decl]) -> BTreeMap<String, Span> {
-        stages.iter().map(|s| (s.name.name.clone(), s.name.span)).collect()
+        stages
+            .iter()
+            .map(|s| (s.name.name.clone(), s.name.span))
+            .collect()
     }
 
     /// Declared parameters, with `--set` overrides applied.
@@ -290,7 +316,11 @@ impl<'a> PipelineChecker<'a> {
             if let Some(first) = self.eval.params.get(&p.name.name) {
                 let first = first.span;
                 self.eval
-                    .error(Code::Duplicate, p.name.span, format!("parameter `{}` is declared twice", p.name.name))
+                    .error(
+                        Code::Duplicate,
+                        p.name.span,
+                        format!("parameter `{}` is declared twice", p.name.name),
+                    )
                     .label("second declaration")
                     .secondary(first, "first declared here")
                     .emit();
@@ -303,7 +333,11 @@ impl<'a> PipelineChecker<'a> {
                     .error(
                         Code::Duplicate,
                         p.name.span,
-                        format!("parameters `{}` and `{}` would both be exported as `{env}`", p.name.name, self.sources.slice(other)),
+                        format!(
+                            "parameters `{}` and `{}` would both be exported as `{env}`",
+                            p.name.name,
+                            self.sources.slice(other)
+                        ),
                     )
                     .secondary(other, "the other one")
                     .help("rename one of them")
@@ -315,7 +349,11 @@ impl<'a> PipelineChecker<'a> {
             if !PARAM_TYPES.contains(&ty) {
                 let mut b = self
                     .eval
-                    .error(Code::UnknownName, p.ty.span, format!("unknown parameter type `{ty}`"))
+                    .error(
+                        Code::UnknownName,
+                        p.ty.span,
+                        format!("unknown parameter type `{ty}`"),
+                    )
                     .label("not a type");
                 b = match did_you_mean(ty, PARAM_TYPES.iter().copied()) {
                     Some(s) => b.help(format!("did you mean `{s}`?")),
@@ -340,7 +378,10 @@ impl<'a> PipelineChecker<'a> {
                                 Code::BadSet,
                                 format!("`--set {}={text}`: {why}", p.name.name),
                             )
-                            .with_secondary(p.span, format!("`{}` is declared `{ty}` here", p.name.name)),
+                            .with_secondary(
+                                p.span,
+                                format!("`{}` is declared `{ty}` here", p.name.name),
+                            ),
                         );
                         None
                     }
@@ -378,15 +419,20 @@ impl<'a> PipelineChecker<'a> {
     }
 
     fn param_default(&mut self, ty: &str, expr: &Expr) -> Option<ParamValue> {
-        if let Expr::Str(s) = expr {
-            if let Some(StrPart::Interp(id)) = s.parts.iter().find(|p| matches!(p, StrPart::Interp(_))) {
+        if let Expr::Str(s) = expr
+            && let Some(StrPart::Interp(id)) =
+                s.parts.iter().find(|p| matches!(p, StrPart::Interp(_)))
+            {
                 self.eval
-                    .error(Code::BadString, id.span, "a parameter default cannot refer to another parameter")
+                    .error(
+                        Code::BadString,
+                        id.span,
+                        "a parameter default cannot refer to another parameter",
+                    )
                     .label("not allowed in a default")
                     .emit();
                 return None;
             }
-        }
         match ty {
             "string" => self.eval.string(expr).map(ParamValue::String),
             "int" => self.eval.int(expr, i64::MIN, i64::MAX).map(ParamValue::Int),
@@ -396,7 +442,12 @@ impl<'a> PipelineChecker<'a> {
     }
 
     /// The fields of one block, checked for unknown names and duplicates.
-    fn unique_fields<'f>(&mut self, fields: &[&'f Field], known: &[&str], block: &str) -> Vec<(String, &'f Field)> {
+    fn unique_fields<'f>(
+        &mut self,
+        fields: &[&'f Field],
+        known: &[&str],
+        block: &str,
+    ) -> Vec<(String, &'f Field)> {
         let mut seen: BTreeMap<String, Span> = BTreeMap::new();
         let mut out = Vec::new();
         for f in fields {
@@ -407,7 +458,11 @@ impl<'a> PipelineChecker<'a> {
             }
             if let Some(first) = seen.get(key) {
                 self.eval
-                    .error(Code::DuplicateField, f.key.span, format!("`{key}` is set twice in this {block}"))
+                    .error(
+                        Code::DuplicateField,
+                        f.key.span,
+                        format!("`{key}` is set twice in this {block}"),
+                    )
                     .label("second value")
                     .secondary(*first, "first set here")
                     .help("keep one of them")
@@ -429,14 +484,24 @@ impl<'a> PipelineChecker<'a> {
             .filter(|m| known.contains(m));
         let mut b = self
             .eval
-            .error(Code::UnknownField, f.key.span, format!("unknown field `{key}` in {block}"))
+            .error(
+                Code::UnknownField,
+                f.key.span,
+                format!("unknown field `{key}` in {block}"),
+            )
             .label("unknown field");
         b = if let Some(m) = alias.or_else(|| did_you_mean(key, known.iter().copied())) {
             b.help(format!("did you mean `{m}`?"))
         } else if block == "stage" && RESOURCE_FIELDS.contains(&key) {
             b.help(format!("`{key}` belongs in `resources {{ {key} = ... }}`"))
-        } else if (block == "pipeline" && STAGE_FIELDS.contains(&key)) || (block != "pipeline" && PIPELINE_FIELDS.contains(&key)) {
-            let home = if block == "pipeline" { "a stage (or a template)" } else { "the pipeline" };
+        } else if (block == "pipeline" && STAGE_FIELDS.contains(&key))
+            || (block != "pipeline" && PIPELINE_FIELDS.contains(&key))
+        {
+            let home = if block == "pipeline" {
+                "a stage (or a template)"
+            } else {
+                "the pipeline"
+            };
             b.help(format!("`{key}` belongs in {home}"))
         } else {
             b.help(format!("{block} fields are: {}", known.join(", ")))
@@ -444,13 +509,22 @@ impl<'a> PipelineChecker<'a> {
         b.emit();
     }
 
-    fn name_value(&mut self, v: &Expr, what: &str, rule: fn(&str) -> Result<(), String>) -> Option<String> {
+    fn name_value(
+        &mut self,
+        v: &Expr,
+        what: &str,
+        rule: fn(&str) -> Result<(), String>,
+    ) -> Option<String> {
         let text = self.eval.string(v)?;
         match rule(&text) {
             Ok(()) => Some(text),
             Err(why) => {
                 self.eval
-                    .error(Code::BadName, v.span(), format!("{what} `{text}` is not a valid Kubernetes name: {why}"))
+                    .error(
+                        Code::BadName,
+                        v.span(),
+                        format!("{what} `{text}` is not a valid Kubernetes name: {why}"),
+                    )
                     .label(format!("invalid {what}"))
                     .emit();
                 None
@@ -462,7 +536,11 @@ impl<'a> PipelineChecker<'a> {
         let image = self.eval.string(v)?;
         if let Err(why) = values::image(&image) {
             self.eval
-                .error(Code::BadImage, v.span(), format!("`{image}` is not a valid image reference: {why}"))
+                .error(
+                    Code::BadImage,
+                    v.span(),
+                    format!("`{image}` is not a valid image reference: {why}"),
+                )
                 .label("invalid image")
                 .help("images look like `python:3.12-slim` or `registry.example.com/team/app:1.4`")
                 .emit();
@@ -485,7 +563,11 @@ impl<'a> PipelineChecker<'a> {
         let ttl = self.eval.duration(v)?;
         if ttl > i32::MAX as u64 {
             self.eval
-                .error(Code::OutOfRange, v.span(), "ttl is too long for Kubernetes (at most about 68 years)")
+                .error(
+                    Code::OutOfRange,
+                    v.span(),
+                    "ttl is too long for Kubernetes (at most about 68 years)",
+                )
                 .emit();
             return None;
         }
@@ -500,7 +582,11 @@ impl<'a> PipelineChecker<'a> {
         for (key, value, _) in self.map_entries(maps, what) {
             if let Err(why) = values::qualified_name(&key.name) {
                 self.eval
-                    .error(Code::BadLabelKey, key.span, format!("{what} key `{}` is not valid: {why}", key.name))
+                    .error(
+                        Code::BadLabelKey,
+                        key.span,
+                        format!("{what} key `{}` is not valid: {why}", key.name),
+                    )
                     .label(format!("invalid {what} key"))
                     .emit();
                 continue;
@@ -516,8 +602,8 @@ impl<'a> PipelineChecker<'a> {
             let Some(text) = self.eval.text(value) else {
                 continue;
             };
-            if label_values {
-                if let Err(why) = values::label_value(&text) {
+            if label_values
+                && let Err(why) = values::label_value(&text) {
                     self.eval
                         .error(Code::BadLabelValue, value.span(), format!("label value `{}` is not valid: {why}", text.escape_debug()))
                         .label("invalid label value")
@@ -525,7 +611,6 @@ impl<'a> PipelineChecker<'a> {
                         .emit();
                     continue;
                 }
-            }
             out.insert(key.name.clone(), text);
         }
         out
@@ -533,11 +618,16 @@ impl<'a> PipelineChecker<'a> {
 
     /// The `key = value` entries of map values, in order, with declarations
     /// inside the map reported.
-    fn map_entries<'e>(&mut self, maps: &[&'e Expr], what: &str) -> Vec<(&'e crate::syntax::ast::Key, &'e Expr, Span)> {
+    fn map_entries<'e>(
+        &mut self,
+        maps: &[&'e Expr],
+        what: &str,
+    ) -> Vec<(&'e crate::syntax::ast::Key, &'e Expr, Span)> {
         let mut out = Vec::new();
         for map in maps {
             let Expr::Map(block) = map else {
-                self.eval.wrong_type(map, &format!("a block of {what}s: {{ name = value }}"));
+                self.eval
+                    .wrong_type(map, &format!("a block of {what}s: {{ name = value }}"));
                 continue;
             };
             let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
@@ -546,7 +636,11 @@ impl<'a> PipelineChecker<'a> {
                     Entry::Field(f) => {
                         if let Some(first) = seen.get(f.key.name.as_str()) {
                             self.eval
-                                .error(Code::DuplicateField, f.key.span, format!("`{}` is set twice", f.key.name))
+                                .error(
+                                    Code::DuplicateField,
+                                    f.key.span,
+                                    format!("`{}` is set twice", f.key.name),
+                                )
                                 .label("second value")
                                 .secondary(*first, "first set here")
                                 .emit();
@@ -570,7 +664,11 @@ impl<'a> PipelineChecker<'a> {
             Entry::Field(_) => "a field",
         };
         self.eval
-            .error(Code::UnknownField, entry.span(), format!("{what} cannot be declared inside {inside}"))
+            .error(
+                Code::UnknownField,
+                entry.span(),
+                format!("{what} cannot be declared inside {inside}"),
+            )
             .label("not allowed here")
             .help("stages, volumes and params are declared directly inside a pipeline")
             .emit();
@@ -584,7 +682,11 @@ impl<'a> PipelineChecker<'a> {
             let name = &decl.name.name;
             if let Some(first) = names.get(name) {
                 self.eval
-                    .error(Code::Duplicate, decl.name.span, format!("volume `{name}` is defined twice"))
+                    .error(
+                        Code::Duplicate,
+                        decl.name.span,
+                        format!("volume `{name}` is defined twice"),
+                    )
                     .secondary(*first, "first defined here")
                     .emit();
                 continue;
@@ -592,12 +694,20 @@ impl<'a> PipelineChecker<'a> {
             names.insert(name.clone(), decl.name.span);
             if let Err(why) = values::dns1123_label(name) {
                 self.eval
-                    .error(Code::BadName, decl.name.span, format!("volume name `{name}` is not valid: {why}"))
+                    .error(
+                        Code::BadName,
+                        decl.name.span,
+                        format!("volume name `{name}` is not valid: {why}"),
+                    )
                     .label("becomes a pod volume name")
                     .emit();
             } else if name == "vcp-scripts" {
                 self.eval
-                    .error(Code::BadVolume, decl.name.span, "`vcp-scripts` is the volume vcp mounts its scripts from")
+                    .error(
+                        Code::BadVolume,
+                        decl.name.span,
+                        "`vcp-scripts` is the volume vcp mounts its scripts from",
+                    )
                     .help("choose another name")
                     .emit();
             }
@@ -620,9 +730,13 @@ impl<'a> PipelineChecker<'a> {
             let mut local = None;
             for (key, f) in &fields {
                 match key.as_str() {
-                    "claim" => claim = self.name_value(&f.value, "claim", values::dns1123_subdomain),
+                    "claim" => {
+                        claim = self.name_value(&f.value, "claim", values::dns1123_subdomain)
+                    }
                     "mount" => {
-                        let Some(path) = self.eval.string(&f.value) else { continue };
+                        let Some(path) = self.eval.string(&f.value) else {
+                            continue;
+                        };
                         let check = values::absolute_path(&path).and_then(|()| {
                             if path.contains(':') {
                                 Err("it contains `:`, which Kubernetes does not allow in mount paths".into())
@@ -632,17 +746,37 @@ impl<'a> PipelineChecker<'a> {
                         });
                         if let Err(why) = check {
                             self.eval
-                                .error(Code::BadPath, f.value.span(), format!("mount path `{path}` is not valid: {why}"))
+                                .error(
+                                    Code::BadPath,
+                                    f.value.span(),
+                                    format!("mount path `{path}` is not valid: {why}"),
+                                )
                                 .label("invalid mount path")
                                 .emit();
-                        } else if path == ir::SCRIPTS_MOUNT || path.starts_with(&format!("{}/", ir::SCRIPTS_MOUNT)) || ir::SCRIPTS_MOUNT.starts_with(&format!("{}/", path.trim_end_matches('/'))) && path != "/" {
+                        } else if path == ir::SCRIPTS_MOUNT
+                            || path.starts_with(&format!("{}/", ir::SCRIPTS_MOUNT))
+                            || ir::SCRIPTS_MOUNT
+                                .starts_with(&format!("{}/", path.trim_end_matches('/')))
+                                && path != "/"
+                        {
                             self.eval
-                                .error(Code::BadVolume, f.value.span(), format!("`{path}` overlaps `{}`, where vcp mounts its scripts", ir::SCRIPTS_MOUNT))
+                                .error(
+                                    Code::BadVolume,
+                                    f.value.span(),
+                                    format!(
+                                        "`{path}` overlaps `{}`, where vcp mounts its scripts",
+                                        ir::SCRIPTS_MOUNT
+                                    ),
+                                )
                                 .help("mount the volume elsewhere, such as `/data`")
                                 .emit();
                         } else if let Some(first) = mounts.get(&path) {
                             self.eval
-                                .error(Code::BadVolume, f.value.span(), format!("two volumes are mounted at `{path}`"))
+                                .error(
+                                    Code::BadVolume,
+                                    f.value.span(),
+                                    format!("two volumes are mounted at `{path}`"),
+                                )
                                 .secondary(*first, "first mounted here")
                                 .emit();
                         } else {
@@ -653,7 +787,11 @@ impl<'a> PipelineChecker<'a> {
                     "local" => match self.eval.string(&f.value) {
                         Some(path) if path.is_empty() || path.contains(['\n', '\0']) => {
                             self.eval
-                                .error(Code::BadPath, f.value.span(), "`local` must be a non-empty path on one line")
+                                .error(
+                                    Code::BadPath,
+                                    f.value.span(),
+                                    "`local` must be a non-empty path on one line",
+                                )
                                 .emit();
                         }
                         other => local = other,
@@ -713,23 +851,31 @@ impl<'a> PipelineChecker<'a> {
                     })
                     .collect(),
                 other => {
-                    self.eval.wrong_type(other, "a template name or a list of them");
+                    self.eval
+                        .wrong_type(other, "a template name or a list of them");
                     continue;
                 }
             };
             for name in names {
                 let Some(t) = self.templates.get(&name.name).copied() else {
-                    let suggestion = did_you_mean(&name.name, self.templates.keys().map(String::as_str));
+                    let suggestion =
+                        did_you_mean(&name.name, self.templates.keys().map(String::as_str));
                     let mut b = self
                         .eval
-                        .error(Code::UnknownName, name.span, format!("unknown template `{}`", name.name))
+                        .error(
+                            Code::UnknownName,
+                            name.span,
+                            format!("unknown template `{}`", name.name),
+                        )
                         .label("no template of this name is in scope");
                     b = match suggestion {
                         Some(s) => b.help(format!("did you mean `{s}`?")),
                         None if name.name == "python" || name.name == "pytorch" => {
                             b.help("import it first: `import \"std/python\"`")
                         }
-                        None if name.name.starts_with("cube") => b.help("import it first: `import \"std/cube\"`"),
+                        None if name.name.starts_with("cube") => {
+                            b.help("import it first: `import \"std/cube\"`")
+                        }
                         None => b.help("templates come from this file and the files it imports"),
                     };
                     b.emit();
@@ -739,7 +885,11 @@ impl<'a> PipelineChecker<'a> {
                     let mut cycle: Vec<&str> = chain.clone();
                     cycle.push(&t.decl.name.name);
                     self.eval
-                        .error(Code::TemplateCycle, name.span, format!("template cycle: {}", cycle.join(" -> ")))
+                        .error(
+                            Code::TemplateCycle,
+                            name.span,
+                            format!("template cycle: {}", cycle.join(" -> ")),
+                        )
                         .label("uses a template that uses this one")
                         .emit();
                     continue;
@@ -752,12 +902,22 @@ impl<'a> PipelineChecker<'a> {
         }
     }
 
-    fn stage(&mut self, decl: &Decl, default_image: Option<&str>, default_ttl: u64, pipeline: &ir::Pipeline) -> (Option<ir::Stage>, StageSpans) {
+    fn stage(
+        &mut self,
+        decl: &Decl,
+        default_image: Option<&str>,
+        default_ttl: u64,
+        pipeline: &ir::Pipeline,
+    ) -> (Option<ir::Stage>, StageSpans) {
         let errors_before = self.errors();
         let name = decl.name.name.clone();
         if let Err(why) = values::dns1035_label(&name) {
             self.eval
-                .error(Code::BadName, decl.name.span, format!("stage name `{name}` is not valid: {why}"))
+                .error(
+                    Code::BadName,
+                    decl.name.span,
+                    format!("stage name `{name}` is not valid: {why}"),
+                )
                 .label("used in Job and host names")
                 .help("stage names are lower-case letters, digits and `-`, starting with a letter")
                 .emit();
@@ -823,7 +983,11 @@ impl<'a> PipelineChecker<'a> {
             Some(v) => match self.eval.duration(v) {
                 Some(0) => {
                     self.eval
-                        .error(Code::OutOfRange, v.span(), "a timeout of 0 would stop every worker at once")
+                        .error(
+                            Code::OutOfRange,
+                            v.span(),
+                            "a timeout of 0 would stop every worker at once",
+                        )
                         .emit();
                     None
                 }
@@ -852,36 +1016,43 @@ impl<'a> PipelineChecker<'a> {
             Some(v) => self.shard(v).map(Some),
             None => Some(None),
         };
-        if let (Some(Command::Shell(_) | Command::Argv(_)), Some(None)) = (command.as_ref(), shard.as_ref()) {
-            if command.as_ref().is_some_and(Command::mentions_item) {
-                if let Some(v) = value("run") {
+        if let (Some(Command::Shell(_) | Command::Argv(_)), Some(None)) =
+            (command.as_ref(), shard.as_ref())
+            && command.as_ref().is_some_and(Command::mentions_item)
+                && let Some(v) = value("run") {
                     self.eval
                         .error(Code::ItemWithoutShard, v.span(), "`{item}` is used but the stage has no `shard` rule")
                         .label("no items to run this for")
                         .help("add `shard = range(0, 100)` (or a list, `lines(path)`, `files(glob)`), or remove `{item}`")
                         .emit();
                 }
-            }
-        }
         let after = match value("after") {
             Some(v) => self.after(v),
             None => Vec::new(),
         };
         let env = self.env(maps.get("env").map_or(&[][..], Vec::as_slice));
         let working_dir = match value("working_dir") {
-            Some(v) => self.eval.string(v).and_then(|p| match values::absolute_path(&p) {
-                Ok(()) => Some(p),
-                Err(why) => {
-                    self.eval
-                        .error(Code::BadPath, v.span(), format!("working_dir `{p}` is not valid: {why}"))
-                        .label("invalid path")
-                        .emit();
-                    None
-                }
-            }),
+            Some(v) => self
+                .eval
+                .string(v)
+                .and_then(|p| match values::absolute_path(&p) {
+                    Ok(()) => Some(p),
+                    Err(why) => {
+                        self.eval
+                            .error(
+                                Code::BadPath,
+                                v.span(),
+                                format!("working_dir `{p}` is not valid: {why}"),
+                            )
+                            .label("invalid path")
+                            .emit();
+                        None
+                    }
+                }),
             None => None,
         };
-        let mut node_selector = self.node_selector(maps.get("node_selector").map_or(&[][..], Vec::as_slice));
+        let mut node_selector =
+            self.node_selector(maps.get("node_selector").map_or(&[][..], Vec::as_slice));
         let tolerations = match value("tolerations") {
             Some(v) => self.tolerations(v),
             None => Vec::new(),
@@ -893,7 +1064,10 @@ impl<'a> PipelineChecker<'a> {
         let mut labels = pipeline.labels.clone();
         labels.extend(self.labels(maps.get("labels").map_or(&[][..], Vec::as_slice), true));
         let mut annotations = pipeline.annotations.clone();
-        annotations.extend(self.labels(maps.get("annotations").map_or(&[][..], Vec::as_slice), false));
+        annotations.extend(self.labels(
+            maps.get("annotations").map_or(&[][..], Vec::as_slice),
+            false,
+        ));
 
         let spans = StageSpans {
             name: decl.name.span,
@@ -976,7 +1150,9 @@ impl<'a> PipelineChecker<'a> {
 
     fn shard(&mut self, v: &Expr) -> Option<ir::Shard> {
         let (source_expr, strategy) = match v {
-            Expr::By { source, strategy, .. } => {
+            Expr::By {
+                source, strategy, ..
+            } => {
                 let known = ["modulo", "block", "hash", "size"];
                 let s = match strategy.name.as_str() {
                     "modulo" => Strategy::Modulo,
@@ -986,7 +1162,11 @@ impl<'a> PipelineChecker<'a> {
                     other => {
                         let mut b = self
                             .eval
-                            .error(Code::UnknownShard, strategy.span, format!("unknown shard strategy `{other}`"))
+                            .error(
+                                Code::UnknownShard,
+                                strategy.span,
+                                format!("unknown shard strategy `{other}`"),
+                            )
                             .label("not a strategy");
                         b = match did_you_mean(other, known) {
                             Some(s) => b.help(format!("did you mean `{s}`?")),
@@ -1002,7 +1182,11 @@ impl<'a> PipelineChecker<'a> {
         };
         let source = self.item_source(source_expr)?;
         if strategy == Strategy::Size && source.is_static() {
-            let what = if matches!(source, ItemSource::Range { .. }) { "numbers from `range`" } else { "a literal list" };
+            let what = if matches!(source, ItemSource::Range { .. }) {
+                "numbers from `range`"
+            } else {
+                "a literal list"
+            };
             let by_span = match v {
                 Expr::By { strategy, .. } => strategy.span,
                 _ => v.span(),
@@ -1038,7 +1222,15 @@ impl<'a> PipelineChecker<'a> {
                     };
                     if text.is_empty() || text.contains(['\n', '\0']) {
                         self.eval
-                            .error(Code::BadItem, item.span(), if text.is_empty() { "an item cannot be empty".to_string() } else { "an item cannot contain a newline or NUL".to_string() })
+                            .error(
+                                Code::BadItem,
+                                item.span(),
+                                if text.is_empty() {
+                                    "an item cannot be empty".to_string()
+                                } else {
+                                    "an item cannot contain a newline or NUL".to_string()
+                                },
+                            )
                             .label("invalid item")
                             .help("items travel one per line through the shard files")
                             .emit();
@@ -1053,7 +1245,11 @@ impl<'a> PipelineChecker<'a> {
                 "range" => {
                     if !(2..=3).contains(&args.len()) {
                         self.eval
-                            .error(Code::BadShardArgs, *span, format!("`range` takes 2 or 3 arguments, got {}", args.len()))
+                            .error(
+                                Code::BadShardArgs,
+                                *span,
+                                format!("`range` takes 2 or 3 arguments, got {}", args.len()),
+                            )
                             .label("range(start, end) or range(start, end, step)")
                             .emit();
                         return None;
@@ -1077,29 +1273,56 @@ impl<'a> PipelineChecker<'a> {
                         }
                         None => 1,
                     };
-                    Some(ItemSource::Range { start: start?, end: end?, step })
+                    Some(ItemSource::Range {
+                        start: start?,
+                        end: end?,
+                        step,
+                    })
                 }
                 "lines" | "files" => {
                     if args.len() != 1 {
                         self.eval
-                            .error(Code::BadShardArgs, *span, format!("`{}` takes one argument, got {}", name.name, args.len()))
-                            .label(if name.name == "lines" { "lines(\"/data/items.txt\")" } else { "files(\"/data/*.csv\")" })
+                            .error(
+                                Code::BadShardArgs,
+                                *span,
+                                format!("`{}` takes one argument, got {}", name.name, args.len()),
+                            )
+                            .label(if name.name == "lines" {
+                                "lines(\"/data/items.txt\")"
+                            } else {
+                                "files(\"/data/*.csv\")"
+                            })
                             .emit();
                         return None;
                     }
                     let text = self.eval.string(&args[0])?;
                     if text.is_empty() || text.contains(['\n', '\0']) {
                         self.eval
-                            .error(Code::BadShardArgs, args[0].span(), format!("the argument of `{}` must be a non-empty path on one line", name.name))
+                            .error(
+                                Code::BadShardArgs,
+                                args[0].span(),
+                                format!(
+                                    "the argument of `{}` must be a non-empty path on one line",
+                                    name.name
+                                ),
+                            )
                             .emit();
                         return None;
                     }
-                    Some(if name.name == "lines" { ItemSource::Lines(text) } else { ItemSource::Files(text) })
+                    Some(if name.name == "lines" {
+                        ItemSource::Lines(text)
+                    } else {
+                        ItemSource::Files(text)
+                    })
                 }
                 other => {
                     let mut b = self
                         .eval
-                        .error(Code::UnknownShard, name.span, format!("unknown item source `{other}`"))
+                        .error(
+                            Code::UnknownShard,
+                            name.span,
+                            format!("unknown item source `{other}`"),
+                        )
                         .label("not an item source");
                     b = match did_you_mean(other, ["range", "lines", "files"]) {
                         Some(s) => b.help(format!("did you mean `{s}`?")),
@@ -1110,7 +1333,10 @@ impl<'a> PipelineChecker<'a> {
                 }
             },
             other => {
-                self.eval.wrong_type(other, "an item source: `range(...)`, `[...]`, `lines(...)` or `files(...)`");
+                self.eval.wrong_type(
+                    other,
+                    "an item source: `range(...)`, `[...]`, `lines(...)` or `files(...)`",
+                );
                 None
             }
         }
@@ -1127,9 +1353,16 @@ impl<'a> PipelineChecker<'a> {
                 Expr::Ident(i) => out.push(i.clone()),
                 Expr::Str(s) if s.as_plain().is_some() => {
                     self.eval
-                        .error(Code::WrongType, s.span, "stages in `after` are names, not strings")
+                        .error(
+                            Code::WrongType,
+                            s.span,
+                            "stages in `after` are names, not strings",
+                        )
                         .label("remove the quotes")
-                        .help(format!("write `after = [{}]`", s.as_plain().unwrap_or_default()))
+                        .help(format!(
+                            "write `after = [{}]`",
+                            s.as_plain().unwrap_or_default()
+                        ))
                         .emit();
                 }
                 other => self.eval.wrong_type(other, "a stage name"),
@@ -1144,7 +1377,11 @@ impl<'a> PipelineChecker<'a> {
             let name = key.name.clone();
             if let Err(why) = values::env_name(&name) {
                 self.eval
-                    .error(Code::BadEnvName, key.span, format!("`{name}` is not a valid environment variable name: {why}"))
+                    .error(
+                        Code::BadEnvName,
+                        key.span,
+                        format!("`{name}` is not a valid environment variable name: {why}"),
+                    )
                     .label("invalid name")
                     .emit();
                 continue;
@@ -1158,12 +1395,20 @@ impl<'a> PipelineChecker<'a> {
                 continue;
             }
             let value = match value {
-                Expr::Call { name: f, args, span } => {
+                Expr::Call {
+                    name: f,
+                    args,
+                    span,
+                } => {
                     let kind = f.name.as_str();
                     if kind != "secret" && kind != "config_map" {
                         let mut b = self
                             .eval
-                            .error(Code::UnknownName, f.span, format!("unknown function `{kind}`"))
+                            .error(
+                                Code::UnknownName,
+                                f.span,
+                                format!("unknown function `{kind}`"),
+                            )
                             .label("not a function");
                         b = match did_you_mean(kind, ["secret", "config_map"]) {
                             Some(s) => b.help(format!("did you mean `{s}`?")),
@@ -1174,18 +1419,37 @@ impl<'a> PipelineChecker<'a> {
                     }
                     if args.len() != 2 {
                         self.eval
-                            .error(Code::WrongType, *span, format!("`{kind}` takes a name and a key, got {} arguments", args.len()))
+                            .error(
+                                Code::WrongType,
+                                *span,
+                                format!(
+                                    "`{kind}` takes a name and a key, got {} arguments",
+                                    args.len()
+                                ),
+                            )
                             .label(format!("{kind}(\"name\", \"key\")"))
                             .emit();
                         continue;
                     }
-                    let object = self.name_value(&args[0], if kind == "secret" { "secret" } else { "config map" }, values::dns1123_subdomain);
+                    let object = self.name_value(
+                        &args[0],
+                        if kind == "secret" {
+                            "secret"
+                        } else {
+                            "config map"
+                        },
+                        values::dns1123_subdomain,
+                    );
                     let key_text = self.eval.string(&args[1]);
                     let Some(key_text) = key_text.filter(|k| match values::config_key(k) {
                         Ok(()) => true,
                         Err(why) => {
                             self.eval
-                                .error(Code::BadName, args[1].span(), format!("key `{k}` is not valid: {why}"))
+                                .error(
+                                    Code::BadName,
+                                    args[1].span(),
+                                    format!("key `{k}` is not valid: {why}"),
+                                )
                                 .emit();
                             false
                         }
@@ -1194,13 +1458,21 @@ impl<'a> PipelineChecker<'a> {
                     };
                     let Some(object) = object else { continue };
                     if kind == "secret" {
-                        EnvValue::Secret { name: object, key: key_text }
+                        EnvValue::Secret {
+                            name: object,
+                            key: key_text,
+                        }
                     } else {
-                        EnvValue::ConfigMap { name: object, key: key_text }
+                        EnvValue::ConfigMap {
+                            name: object,
+                            key: key_text,
+                        }
                     }
                 }
                 other => {
-                    let Some(text) = self.eval.text(other) else { continue };
+                    let Some(text) = self.eval.text(other) else {
+                        continue;
+                    };
                     if let Some(why) = credential_smell(&name, &text) {
                         self.eval
                             .error(Code::InlineSecret, other.span(), format!("`{name}` looks like a credential written inline ({why})"))
@@ -1227,14 +1499,27 @@ impl<'a> PipelineChecker<'a> {
         for (key, value, _) in self.map_entries(maps, "node label") {
             if let Err(why) = values::qualified_name(&key.name) {
                 self.eval
-                    .error(Code::BadLabelKey, key.span, format!("node label key `{}` is not valid: {why}", key.name))
+                    .error(
+                        Code::BadLabelKey,
+                        key.span,
+                        format!("node label key `{}` is not valid: {why}", key.name),
+                    )
                     .emit();
                 continue;
             }
-            let Some(text) = self.eval.text(value) else { continue };
+            let Some(text) = self.eval.text(value) else {
+                continue;
+            };
             if let Err(why) = values::label_value(&text) {
                 self.eval
-                    .error(Code::BadLabelValue, value.span(), format!("node label value `{}` is not valid: {why}", text.escape_debug()))
+                    .error(
+                        Code::BadLabelValue,
+                        value.span(),
+                        format!(
+                            "node label value `{}` is not valid: {why}",
+                            text.escape_debug()
+                        ),
+                    )
                     .emit();
                 continue;
             }
@@ -1279,33 +1564,57 @@ impl<'a> PipelineChecker<'a> {
                     "key" => match self.eval.string(v) {
                         Some(k) if values::qualified_name(&k).is_ok() => t.key = Some(k),
                         Some(k) => {
-                            self.eval.error(Code::BadLabelKey, v.span(), format!("taint key `{k}` is not valid")).emit();
+                            self.eval
+                                .error(
+                                    Code::BadLabelKey,
+                                    v.span(),
+                                    format!("taint key `{k}` is not valid"),
+                                )
+                                .emit();
                             ok = false;
                         }
                         None => ok = false,
                     },
                     "operator" => t.operator = self.choice(v, &["Equal", "Exists"], "operator"),
                     "value" => t.value = self.eval.text(v),
-                    "effect" => t.effect = self.choice(v, &["NoSchedule", "PreferNoSchedule", "NoExecute"], "effect"),
+                    "effect" => {
+                        t.effect = self.choice(
+                            v,
+                            &["NoSchedule", "PreferNoSchedule", "NoExecute"],
+                            "effect",
+                        )
+                    }
                     _ => t.toleration_seconds = self.eval.int(v, 0, i64::MAX),
                 }
             }
             if t.operator.as_deref() == Some("Exists") && t.value.is_some() {
                 self.eval
-                    .error(Code::WrongType, item.span(), "a toleration with `operator = \"Exists\"` cannot have a `value`")
+                    .error(
+                        Code::WrongType,
+                        item.span(),
+                        "a toleration with `operator = \"Exists\"` cannot have a `value`",
+                    )
                     .help("remove `value`, or use `operator = \"Equal\"`")
                     .emit();
                 ok = false;
             }
             if t.key.is_none() && t.operator.as_deref() != Some("Exists") {
                 self.eval
-                    .error(Code::WrongType, item.span(), "a toleration without `key` must use `operator = \"Exists\"`")
+                    .error(
+                        Code::WrongType,
+                        item.span(),
+                        "a toleration without `key` must use `operator = \"Exists\"`",
+                    )
                     .emit();
                 ok = false;
             }
             if t.toleration_seconds.is_some() && t.effect.as_deref() != Some("NoExecute") {
                 self.eval
-                    .error(Code::WrongType, item.span(), "`seconds` only applies with `effect = \"NoExecute\"`")
+                    .error(
+                        Code::WrongType,
+                        item.span(),
+                        "`seconds` only applies with `effect = \"NoExecute\"`",
+                    )
                     .emit();
                 ok = false;
             }
@@ -1323,7 +1632,11 @@ impl<'a> PipelineChecker<'a> {
         }
         let mut b = self
             .eval
-            .error(Code::WrongType, v.span(), format!("`{text}` is not a valid {what}"))
+            .error(
+                Code::WrongType,
+                v.span(),
+                format!("`{text}` is not a valid {what}"),
+            )
             .label(format!("expected one of {}", options.join(", ")));
         if let Some(s) = did_you_mean(&text, options.iter().copied()) {
             b = b.help(format!("did you mean `{s}`?"));
@@ -1342,7 +1655,9 @@ impl<'a> PipelineChecker<'a> {
         for (key, value, span) in self.map_entries(maps, "resource") {
             match key.name.as_str() {
                 k @ ("cpu" | "memory" | "ephemeral_storage") => {
-                    let Some((text, q, qspan)) = self.eval.quantity(value) else { continue };
+                    let Some((text, q, qspan)) = self.eval.quantity(value) else {
+                        continue;
+                    };
                     if q.value <= 0.0 {
                         self.eval
                             .error(Code::BadQuantity, qspan, format!("{k} must be more than 0"))
@@ -1354,7 +1669,11 @@ impl<'a> PipelineChecker<'a> {
                     if k != "cpu" && q.milli {
                         let number = text.trim_end_matches('m');
                         self.eval
-                            .error(Code::BadQuantity, qspan, format!("`{text}` of {k} means {number} thousandths of a byte"))
+                            .error(
+                                Code::BadQuantity,
+                                qspan,
+                                format!("`{text}` of {k} means {number} thousandths of a byte"),
+                            )
                             .label("`m` is milli, not mega")
                             .help(format!("did you mean `{number}Mi`?"))
                             .emit();
@@ -1388,7 +1707,13 @@ impl<'a> PipelineChecker<'a> {
                     if let Some(model) = self.eval.text(value) {
                         if let Err(why) = values::label_value(&model) {
                             self.eval
-                                .error(Code::BadLabelValue, value.span(), format!("GPU model `{model}` cannot be a node label value: {why}"))
+                                .error(
+                                    Code::BadLabelValue,
+                                    value.span(),
+                                    format!(
+                                        "GPU model `{model}` cannot be a node label value: {why}"
+                                    ),
+                                )
                                 .emit();
                         } else {
                             r.gpu_model = Some(model);
@@ -1400,7 +1725,11 @@ impl<'a> PipelineChecker<'a> {
                     if let Some(label) = self.eval.string(value) {
                         if let Err(why) = values::qualified_name(&label) {
                             self.eval
-                                .error(Code::BadLabelKey, value.span(), format!("`{label}` is not a valid node label key: {why}"))
+                                .error(
+                                    Code::BadLabelKey,
+                                    value.span(),
+                                    format!("`{label}` is not a valid node label key: {why}"),
+                                )
                                 .emit();
                         } else {
                             r.gpu_model_label = label;
@@ -1410,14 +1739,24 @@ impl<'a> PipelineChecker<'a> {
                 other => {
                     let mut b = self
                         .eval
-                        .error(Code::UnknownField, key.span, format!("unknown resource `{other}`"))
+                        .error(
+                            Code::UnknownField,
+                            key.span,
+                            format!("unknown resource `{other}`"),
+                        )
                         .label("unknown resource");
-                    b = match ALIASES.iter().find(|(a, _)| *a == other).map(|(_, m)| *m).or(match other {
-                        "gpus" | "nvidia.com/gpu" => Some("gpu"),
-                        "mem" => Some("memory"),
-                        "ephemeral-storage" | "storage" | "disk" => Some("ephemeral_storage"),
-                        _ => None,
-                    }).or_else(|| did_you_mean(other, RESOURCE_FIELDS.iter().copied())) {
+                    b = match ALIASES
+                        .iter()
+                        .find(|(a, _)| *a == other)
+                        .map(|(_, m)| *m)
+                        .or(match other {
+                            "gpus" | "nvidia.com/gpu" => Some("gpu"),
+                            "mem" => Some("memory"),
+                            "ephemeral-storage" | "storage" | "disk" => Some("ephemeral_storage"),
+                            _ => None,
+                        })
+                        .or_else(|| did_you_mean(other, RESOURCE_FIELDS.iter().copied()))
+                    {
                         Some(s) => b.help(format!("did you mean `{s}`?")),
                         None => b.help(format!("resources are: {}", RESOURCE_FIELDS.join(", "))),
                     };
@@ -1425,36 +1764,52 @@ impl<'a> PipelineChecker<'a> {
                 }
             }
         }
-        if r.gpu == 0 {
-            if let Some(span) = gpu_model_span {
+        if r.gpu == 0
+            && let Some(span) = gpu_model_span {
                 self.eval
-                    .error(Code::WrongType, span, "`gpu_model` is set but the stage requests no GPU")
+                    .error(
+                        Code::WrongType,
+                        span,
+                        "`gpu_model` is set but the stage requests no GPU",
+                    )
                     .label("selects GPU nodes for nothing")
                     .help("add `gpu = 1` (or more) to resources")
                     .emit();
             }
-        }
         r
     }
 
     /// A stage named `x-reduce` would take the names of stage `x`'s reduce job.
     fn reduce_collisions(&mut self, stages: &[(ir::Stage, StageSpans)]) {
         for (s, spans) in stages {
-            if let Some(base) = s.name.strip_suffix("-reduce") {
-                if let Some((_, other)) = stages.iter().find(|(o, _)| o.name == base && o.reduce.is_some()) {
+            if let Some(base) = s.name.strip_suffix("-reduce")
+                && let Some((_, other)) = stages
+                    .iter()
+                    .find(|(o, _)| o.name == base && o.reduce.is_some())
+                {
                     self.eval
-                        .error(Code::Duplicate, spans.name, format!("stage `{}` has the name of the reduce step of stage `{base}`", s.name))
+                        .error(
+                            Code::Duplicate,
+                            spans.name,
+                            format!(
+                                "stage `{}` has the name of the reduce step of stage `{base}`",
+                                s.name
+                            ),
+                        )
                         .secondary(other.reduce.unwrap_or(other.name), "that reduce step")
                         .help("rename the stage")
                         .emit();
                 }
-            }
         }
     }
 
     /// Reports `after` entries that name no stage (or the stage itself);
     /// true when there was one.
-    fn unknown_dependencies(&mut self, stages: &[(String, StageSpans)], names: &BTreeSet<&str>) -> bool {
+    fn unknown_dependencies(
+        &mut self,
+        stages: &[(String, StageSpans)],
+        names: &BTreeSet<&str>,
+    ) -> bool {
         let mut bad = false;
         for (name, spans) in stages {
             for dep in &spans.after {
@@ -1470,7 +1825,11 @@ impl<'a> PipelineChecker<'a> {
                     bad = true;
                 } else if dep.name == *name {
                     self.eval
-                        .error(Code::DependencyCycle, dep.span, format!("stage `{name}` runs after itself"))
+                        .error(
+                            Code::DependencyCycle,
+                            dep.span,
+                            format!("stage `{name}` runs after itself"),
+                        )
                         .label("it would never start")
                         .emit();
                     bad = true;
@@ -1483,17 +1842,32 @@ impl<'a> PipelineChecker<'a> {
     /// The stages in dependency order; reports a cycle.
     fn order(&mut self, stages: Vec<(ir::Stage, StageSpans)>) -> Vec<ir::Stage> {
         // Kahn's algorithm; among ready stages, source order.
-        let index: BTreeMap<&str, usize> = stages.iter().enumerate().map(|(i, (s, _))| (s.name.as_str(), i)).collect();
+        let index: BTreeMap<&str, usize> = stages
+            .iter()
+            .enumerate()
+            .map(|(i, (s, _))| (s.name.as_str(), i))
+            .collect();
+        // Kahn's algorithm with the ready stages kept in source order:
+        // O((stages + edges) log stages).
         let mut pending: Vec<usize> = stages.iter().map(|(s, _)| s.after.len()).collect();
+        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); stages.len()];
+        for (j, (s, _)) in stages.iter().enumerate() {
+            for dep in &s.after {
+                if let Some(&i) = index.get(dep.as_str()) {
+                    dependents[i].push(j);
+                }
+            }
+        }
+        let mut ready: BTreeSet<usize> = (0..stages.len()).filter(|&i| pending[i] == 0).collect();
         let mut done = vec![false; stages.len()];
-        let mut order = Vec::new();
-        loop {
-            let Some(next) = (0..stages.len()).find(|&i| !done[i] && pending[i] == 0) else { break };
+        let mut order = Vec::with_capacity(stages.len());
+        while let Some(next) = ready.pop_first() {
             done[next] = true;
             order.push(next);
-            for (j, (s, _)) in stages.iter().enumerate() {
-                if s.after.iter().any(|d| index.get(d.as_str()) == Some(&next)) {
-                    pending[j] -= 1;
+            for &j in &dependents[next] {
+                pending[j] -= 1;
+                if pending[j] == 0 {
+                    ready.insert(j);
                 }
             }
         }
@@ -1507,7 +1881,9 @@ impl<'a> PipelineChecker<'a> {
 
     fn report_cycle(&mut self, stages: &[(ir::Stage, StageSpans)], done: &[bool]) {
         // Walk `after` edges among the stages left over until one repeats.
-        let Some(mut at) = (0..stages.len()).find(|&i| !done[i]) else { return };
+        let Some(mut at) = (0..stages.len()).find(|&i| !done[i]) else {
+            return;
+        };
         let mut path: Vec<usize> = Vec::new();
         while !path.contains(&at) {
             path.push(at);
@@ -1528,16 +1904,36 @@ impl<'a> PipelineChecker<'a> {
         names.push(names[0]);
         let first = cycle[0];
         let second = cycle.get(1).copied().unwrap_or(first);
-        let edge = stages[first].1.after.iter().find(|d| d.name == stages[second].0.name).map_or(stages[first].1.name, |d| d.span);
+        let edge = stages[first]
+            .1
+            .after
+            .iter()
+            .find(|d| d.name == stages[second].0.name)
+            .map_or(stages[first].1.name, |d| d.span);
         let mut b = self
             .eval
-            .error(Code::DependencyCycle, edge, format!("stages wait for each other: {}", names.join(" runs after ")))
+            .error(
+                Code::DependencyCycle,
+                edge,
+                format!("stages wait for each other: {}", names.join(" runs after ")),
+            )
             .label("closes the cycle")
             .help("no stage of a cycle can ever start; remove one of these `after` entries");
         for &i in &cycle[1..] {
             let next = cycle[(cycle.iter().position(|&c| c == i).unwrap_or(0) + 1) % cycle.len()];
-            if let Some(d) = stages[i].1.after.iter().find(|d| d.name == stages[next].0.name) {
-                b = b.secondary(d.span, format!("`{}` runs after `{}`", stages[i].0.name, stages[next].0.name));
+            if let Some(d) = stages[i]
+                .1
+                .after
+                .iter()
+                .find(|d| d.name == stages[next].0.name)
+            {
+                b = b.secondary(
+                    d.span,
+                    format!(
+                        "`{}` runs after `{}`",
+                        stages[i].0.name, stages[next].0.name
+                    ),
+                );
             }
         }
         b.emit();
@@ -1545,7 +1941,8 @@ impl<'a> PipelineChecker<'a> {
 }
 
 fn is_reserved_env(name: &str) -> bool {
-    matches!(name, "RANK" | "WORLD_SIZE") || ["VC_", "VK_", "VCP_"].iter().any(|p| name.starts_with(p))
+    matches!(name, "RANK" | "WORLD_SIZE")
+        || ["VC_", "VK_", "VCP_"].iter().any(|p| name.starts_with(p))
 }
 
 /// Why a literal environment value looks like a credential, if it does.
@@ -1554,7 +1951,16 @@ fn credential_smell(name: &str, value: &str) -> Option<&'static str> {
         return None;
     }
     let upper = name.to_ascii_uppercase();
-    for suffix in ["TOKEN", "PASSWORD", "PASSWD", "SECRET", "API_KEY", "ACCESS_KEY", "PRIVATE_KEY", "CREDENTIALS"] {
+    for suffix in [
+        "TOKEN",
+        "PASSWORD",
+        "PASSWD",
+        "SECRET",
+        "API_KEY",
+        "ACCESS_KEY",
+        "PRIVATE_KEY",
+        "CREDENTIALS",
+    ] {
         if upper == suffix || upper.ends_with(&format!("_{suffix}")) {
             return Some("its name says so");
         }
@@ -1569,7 +1975,10 @@ fn credential_smell(name: &str, value: &str) -> Option<&'static str> {
         ("hf_", 30),
         ("AKIA", 20),
     ];
-    if shapes.iter().any(|(p, len)| value.starts_with(p) && value.len() >= *len && !value.contains(' ')) {
+    if shapes
+        .iter()
+        .any(|(p, len)| value.starts_with(p) && value.len() >= *len && !value.contains(' '))
+    {
         return Some("its value has the shape of an access token");
     }
     if value.contains("-----BEGIN") && value.contains("PRIVATE KEY") {

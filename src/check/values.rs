@@ -23,7 +23,10 @@ pub(crate) fn duration(text: &str) -> Result<u64, String> {
         let unit = rest[digits..].chars().next();
         let Some(pos) = unit.and_then(|u| UNITS.iter().position(|(c, _)| *c == u)) else {
             return Err(match unit {
-                None => format!("`{}` has no unit; add `s`, `m`, `h` or `d`", &rest[..digits]),
+                None => format!(
+                    "`{}` has no unit; add `s`, `m`, `h` or `d`",
+                    &rest[..digits]
+                ),
                 Some(u) => format!("`{u}` is not a unit; units are `s`, `m`, `h` and `d`"),
             });
         };
@@ -124,7 +127,10 @@ pub(crate) fn dns1123_label(name: &str) -> Result<(), String> {
         return Err("it is empty".into());
     }
     if name.len() > 63 {
-        return Err(format!("it has {} characters, at most 63 are allowed", name.len()));
+        return Err(format!(
+            "it has {} characters, at most 63 are allowed",
+            name.len()
+        ));
     }
     if let Some(c) = name.chars().find(|c| !is_lower_alnum(*c) && *c != '-') {
         return Err(if c.is_ascii_uppercase() {
@@ -157,7 +163,10 @@ pub(crate) fn dns1123_subdomain(name: &str) -> Result<(), String> {
         return Err("it is empty".into());
     }
     if name.len() > 253 {
-        return Err(format!("it has {} characters, at most 253 are allowed", name.len()));
+        return Err(format!(
+            "it has {} characters, at most 253 are allowed",
+            name.len()
+        ));
     }
     for part in name.split('.') {
         dns1123_label(part).map_err(|e| {
@@ -175,7 +184,10 @@ pub(crate) fn dns1123_subdomain(name: &str) -> Result<(), String> {
 /// alphanumerics, `-`, `_`, `.`, alphanumeric at both ends, at most 63.
 fn qualified_part(name: &str) -> Result<(), String> {
     if name.len() > 63 {
-        return Err(format!("it has {} characters, at most 63 are allowed", name.len()));
+        return Err(format!(
+            "it has {} characters, at most 63 are allowed",
+            name.len()
+        ));
     }
     if let Some(c) = name
         .chars()
@@ -184,7 +196,10 @@ fn qualified_part(name: &str) -> Result<(), String> {
         return Err(if c == ' ' {
             "it contains a space".into()
         } else {
-            format!("it contains `{}`; only letters, digits, `-`, `_` and `.` are allowed", c.escape_default())
+            format!(
+                "it contains `{}`; only letters, digits, `-`, `_` and `.` are allowed",
+                c.escape_default()
+            )
         });
     }
     if !name.starts_with(|c: char| c.is_ascii_alphanumeric())
@@ -202,7 +217,8 @@ pub(crate) fn qualified_name(key: &str) -> Result<(), String> {
         None => (None, key),
     };
     if let Some(prefix) = prefix {
-        dns1123_subdomain(prefix).map_err(|e| format!("its prefix `{prefix}` is not a DNS subdomain: {e}"))?;
+        dns1123_subdomain(prefix)
+            .map_err(|e| format!("its prefix `{prefix}` is not a DNS subdomain: {e}"))?;
     }
     if name.is_empty() {
         return Err("its name part is empty".into());
@@ -227,7 +243,10 @@ pub(crate) fn config_key(key: &str) -> Result<(), String> {
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
     {
-        return Err(format!("it contains `{}`; only letters, digits, `-`, `_` and `.` are allowed", c.escape_default()));
+        return Err(format!(
+            "it contains `{}`; only letters, digits, `-`, `_` and `.` are allowed",
+            c.escape_default()
+        ));
     }
     Ok(())
 }
@@ -235,9 +254,14 @@ pub(crate) fn config_key(key: &str) -> Result<(), String> {
 /// An environment variable name the wrapper script and a shell can read.
 pub(crate) fn env_name(name: &str) -> Result<(), String> {
     let mut chars = name.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
     if !first_ok || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err("environment variable names are letters, digits and `_`, not starting with a digit".into());
+        return Err(
+            "environment variable names are letters, digits and `_`, not starting with a digit"
+                .into(),
+        );
     }
     Ok(())
 }
@@ -248,7 +272,10 @@ pub(crate) fn image(reference: &str) -> Result<(), String> {
     if reference.is_empty() {
         return Err("it is empty".into());
     }
-    if let Some(c) = reference.chars().find(|c| c.is_whitespace() || c.is_control()) {
+    if let Some(c) = reference
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control())
+    {
         return Err(format!("it contains whitespace `{}`", c.escape_default()));
     }
     let (rest, digest) = match reference.split_once('@') {
@@ -277,7 +304,9 @@ pub(crate) fn image(reference: &str) -> Result<(), String> {
         let ok = !tag.is_empty()
             && tag.len() <= 128
             && tag.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-            && tag.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+            && tag
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
         if !ok {
             return Err(format!(
                 "tag `{tag}` must be 1 to 128 letters, digits, `_`, `.` or `-`, not starting with `.` or `-`"
@@ -321,12 +350,16 @@ fn path_component(c: &str) -> Result<(), String> {
         return Err("it has an empty path component".into());
     }
     if c.chars().any(|ch| ch.is_ascii_uppercase()) {
-        return Err(format!("repository `{c}` has upper-case letters; image names are lower case"));
+        return Err(format!(
+            "repository `{c}` has upper-case letters; image names are lower case"
+        ));
     }
     let bytes = c.as_bytes();
     let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
     if !alnum(bytes[0]) || !alnum(bytes[bytes.len() - 1]) {
-        return Err(format!("repository `{c}` must start and end with a letter or digit"));
+        return Err(format!(
+            "repository `{c}` must start and end with a letter or digit"
+        ));
     }
     let mut i = 0;
     while i < bytes.len() {
@@ -404,7 +437,15 @@ mod tests {
         ] {
             assert_eq!(image(ok), Ok(()), "{ok}");
         }
-        for bad in ["Python", "python:3.12 slim", "a//b", "a:", "a:-x", "a..b", "reg:x/a"] {
+        for bad in [
+            "Python",
+            "python:3.12 slim",
+            "a//b",
+            "a:",
+            "a:-x",
+            "a..b",
+            "reg:x/a",
+        ] {
             assert!(image(bad).is_err(), "{bad}");
         }
     }

@@ -84,13 +84,19 @@ pub fn main() -> ExitCode {
         color: match cli.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            ColorChoice::Auto => {
+                std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
         },
         width: 100,
     };
     match cli.command {
         Command::Check { files, sets } => check_files(&files, &sets, style).0,
-        Command::Build { files, output, sets } => build(&files, &output, &sets, style),
+        Command::Build {
+            files,
+            output,
+            sets,
+        } => build(&files, &output, &sets, style),
         Command::Explain { code } => explain(&code),
     }
 }
@@ -104,7 +110,12 @@ impl Loader for FsLoader {
             std::io::ErrorKind::NotFound => "no such file".to_string(),
             _ => e.to_string(),
         })?;
-        String::from_utf8(bytes).map_err(|e| format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()))
+        String::from_utf8(bytes).map_err(|e| {
+            format!(
+                "not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            )
+        })
     }
 }
 
@@ -154,7 +165,11 @@ fn parse_sets(sets: &[String]) -> Result<Options, String> {
 }
 
 /// Checks files, prints diagnostics; returns the exit code and the result.
-fn check_files(files: &[PathBuf], sets: &[String], style: render::Style) -> (ExitCode, Option<check::Checked>) {
+fn check_files(
+    files: &[PathBuf],
+    sets: &[String],
+    style: render::Style,
+) -> (ExitCode, Option<check::Checked>) {
     let options = match parse_sets(sets) {
         Ok(o) => o,
         Err(e) => {
@@ -165,20 +180,33 @@ fn check_files(files: &[PathBuf], sets: &[String], style: render::Style) -> (Exi
     let roots: Vec<String> = files.iter().map(|f| display_name(f)).collect();
     let checked = check::check(&roots, &mut FsLoader, &options);
     let mut err = std::io::stderr().lock();
-    let _ = err.write_all(render::render_all(&checked.sources, &checked.diagnostics, style).as_bytes());
+    let _ =
+        err.write_all(render::render_all(&checked.sources, &checked.diagnostics, style).as_bytes());
     if let Some(summary) = render::summary(&checked.diagnostics) {
-        let codes: std::collections::BTreeSet<&str> = checked.diagnostics.iter().map(|d| d.code.as_str()).collect();
+        let codes: std::collections::BTreeSet<&str> = checked
+            .diagnostics
+            .iter()
+            .map(|d| d.code.as_str())
+            .collect();
         let _ = writeln!(err, "{summary} in {}", plural_files(roots.len()));
         if let Some(first) = codes.iter().next() {
             let _ = writeln!(err, "For more about a code, run `vcp explain {first}`.");
         }
     }
-    let code = if checked.has_errors() { ExitCode::from(1) } else { ExitCode::SUCCESS };
+    let code = if checked.has_errors() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    };
     (code, Some(checked))
 }
 
 fn plural_files(n: usize) -> String {
-    if n == 1 { "1 file".into() } else { format!("{n} files") }
+    if n == 1 {
+        "1 file".into()
+    } else {
+        format!("{n} files")
+    }
 }
 
 fn build(files: &[PathBuf], out_dir: &Path, sets: &[String], style: render::Style) -> ExitCode {
@@ -211,14 +239,20 @@ fn build(files: &[PathBuf], out_dir: &Path, sets: &[String], style: render::Styl
 
 fn explain(code: &str) -> ExitCode {
     let wanted = code.trim().to_ascii_uppercase();
-    let wanted = if wanted.starts_with('E') { wanted } else { format!("E{wanted:0>4}") };
+    let wanted = if wanted.starts_with('E') {
+        wanted
+    } else {
+        format!("E{wanted:0>4}")
+    };
     match Code::ALL.iter().find(|c| c.as_str() == wanted) {
         Some(c) => {
             print!("{}", c.explanation());
             ExitCode::SUCCESS
         }
         None => {
-            eprintln!("error: no diagnostic code `{code}`; codes run from E0001 to E0801 (see docs/errors/)");
+            eprintln!(
+                "error: no diagnostic code `{code}`; codes run from E0001 to E0801 (see docs/errors/)"
+            );
             ExitCode::from(2)
         }
     }

@@ -25,7 +25,9 @@ fn invalid(msg: String) -> io::Error {
 fn check_relative(path: &str) -> io::Result<()> {
     let p = Path::new(path);
     if path.is_empty() || p.components().any(|c| !matches!(c, Component::Normal(_))) {
-        return Err(invalid(format!("refusing to write `{path}`: not a plain relative path")));
+        return Err(invalid(format!(
+            "refusing to write `{path}`: not a plain relative path"
+        )));
     }
     Ok(())
 }
@@ -41,7 +43,10 @@ pub fn write(dir: &Path, output: &Output) -> io::Result<WriteReport> {
     };
     let exists = dir.exists();
     if exists && !dir.is_dir() {
-        return Err(invalid(format!("{} exists and is not a directory", dir.display())));
+        return Err(invalid(format!(
+            "{} exists and is not a directory",
+            dir.display()
+        )));
     }
 
     let mut report = WriteReport::default();
@@ -51,7 +56,10 @@ pub fn write(dir: &Path, output: &Output) -> io::Result<WriteReport> {
             let target = dir.join(path);
             match fs::symlink_metadata(&target) {
                 Ok(m) if m.file_type().is_symlink() => {
-                    return Err(invalid(format!("{} is a symlink; vcp does not write through links", target.display())));
+                    return Err(invalid(format!(
+                        "{} is a symlink; vcp does not write through links",
+                        target.display()
+                    )));
                 }
                 Ok(m) if m.is_dir() => {
                     return Err(invalid(format!("{} is a directory", target.display())));
@@ -88,7 +96,8 @@ pub fn write(dir: &Path, output: &Output) -> io::Result<WriteReport> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
     let staging = parent.join(format!(".{name}.vcp-new-{}", std::process::id()));
-    let result = stage(&dir, &staging, output, exists).and_then(|()| swap(&dir, &staging, &parent, &name, exists));
+    let result = stage(&dir, &staging, output, exists)
+        .and_then(|()| swap(&dir, &staging, &parent, &name, exists));
     if result.is_err() {
         let _ = fs::remove_dir_all(&staging);
     }
@@ -118,16 +127,26 @@ fn stage(dir: &Path, staging: &Path, output: &Output, exists: bool) -> io::Resul
 
 /// Creates `dir` under `root`, refusing to pass through a symlink.
 fn create_real_dirs(root: &Path, dir: &Path) -> io::Result<()> {
-    let rel = dir.strip_prefix(root).map_err(|_| invalid(format!("{} is outside the output", dir.display())))?;
+    let rel = dir
+        .strip_prefix(root)
+        .map_err(|_| invalid(format!("{} is outside the output", dir.display())))?;
     let mut at = root.to_path_buf();
     for c in rel.components() {
         at.push(c);
         match fs::symlink_metadata(&at) {
             Ok(m) if m.file_type().is_symlink() => {
-                return Err(invalid(format!("{} is a symlink; vcp does not write through links", at.display())));
+                return Err(invalid(format!(
+                    "{} is a symlink; vcp does not write through links",
+                    at.display()
+                )));
             }
             Ok(m) if m.is_dir() => {}
-            Ok(_) => return Err(invalid(format!("{} is a file where a directory is needed", at.display()))),
+            Ok(_) => {
+                return Err(invalid(format!(
+                    "{} is a file where a directory is needed",
+                    at.display()
+                )));
+            }
             Err(e) if e.kind() == io::ErrorKind::NotFound => fs::create_dir(&at)?,
             Err(e) => return Err(e),
         }
@@ -176,13 +195,11 @@ fn swap(dir: &Path, staging: &Path, parent: &Path, name: &str, exists: bool) -> 
 fn stale_files(dir: &Path, output: &Output) -> io::Result<Vec<String>> {
     let mut stale = Vec::new();
     walk(dir, dir, &mut |rel, path| {
-        if !output.files.contains_key(rel) {
-            if let Ok(text) = fs::read_to_string(path) {
-                if emit::is_generated(&text) {
+        if !output.files.contains_key(rel)
+            && let Ok(text) = fs::read_to_string(path)
+                && emit::is_generated(&text) {
                     stale.push(rel.to_string());
                 }
-            }
-        }
     })?;
     stale.sort();
     Ok(stale)
@@ -195,11 +212,10 @@ fn walk(root: &Path, dir: &Path, f: &mut dyn FnMut(&str, &Path)) -> io::Result<(
         let path = entry.path();
         if kind.is_dir() {
             walk(root, &path, f)?;
-        } else if kind.is_file() {
-            if let Ok(rel) = path.strip_prefix(root) {
+        } else if kind.is_file()
+            && let Ok(rel) = path.strip_prefix(root) {
                 f(&rel.to_string_lossy(), &path);
             }
-        }
     }
     Ok(())
 }

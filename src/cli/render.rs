@@ -51,7 +51,10 @@ pub fn render(sources: &SourceMap, diag: &Diagnostic, style: Style) -> String {
 
 /// `error: 2 errors, 1 warning` style summary line, or `None` when clean.
 pub fn summary(diags: &[Diagnostic]) -> Option<String> {
-    let errors = diags.iter().filter(|d| d.severity == Severity::Error).count();
+    let errors = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
     let warnings = diags.len() - errors;
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     match (errors, warnings) {

@@ -58,13 +58,21 @@ pub fn pipeline_files(pipeline: &Pipeline) -> BTreeMap<String, String> {
     if pipeline.is_flow() {
         for job in pipeline.jobs() {
             let name = pipeline.template_name(job.stage, job.kind);
-            let suffix = name.strip_prefix(&format!("{}-", pipeline.name)).unwrap_or(&name);
+            let suffix = name
+                .strip_prefix(&format!("{}-", pipeline.name))
+                .unwrap_or(&name);
             files.insert(
                 format!("10-jobtemplate-{suffix}.yaml"),
-                yaml::document(&header, &volcano::job_template(pipeline, job.stage, job.kind)),
+                yaml::document(
+                    &header,
+                    &volcano::job_template(pipeline, job.stage, job.kind),
+                ),
             );
         }
-        files.insert("20-jobflow.yaml".into(), yaml::document(&header, &volcano::job_flow(pipeline)));
+        files.insert(
+            "20-jobflow.yaml".into(),
+            yaml::document(&header, &volcano::job_flow(pipeline)),
+        );
     } else if let Some(stage) = pipeline.stages.first() {
         files.insert(
             format!("10-job-{}.yaml", stage.name),

@@ -62,7 +62,11 @@ pub fn shell_quote(s: &str) -> String {
     out
 }
 
-fn shell_formatter(out: &mut Output<'_>, _state: &mut State<'_, '_>, value: &Value) -> Result<(), Error> {
+fn shell_formatter(
+    out: &mut Output<'_>,
+    _state: &mut State<'_, '_>,
+    value: &Value,
+) -> Result<(), Error> {
     let text = if value.is_safe() {
         value.to_string()
     } else {
@@ -77,7 +81,8 @@ fn shell_formatter(out: &mut Output<'_>, _state: &mut State<'_, '_>, value: &Val
             }
         }
     };
-    out.write_str(&text).map_err(|_| Error::new(ErrorKind::WriteFailure, "write failed"))
+    out.write_str(&text)
+        .map_err(|_| Error::new(ErrorKind::WriteFailure, "write failed"))
 }
 
 /// Text for a `#` comment: one line, printable, marked safe.
@@ -135,7 +140,11 @@ fn path_code(pipeline: &Pipeline, path: &str) -> String {
         Some(v) => {
             let rest = &path[v.mount.trim_end_matches('/').len()..];
             let var = format!("\"${{{}}}\"", v.env_name());
-            if rest.is_empty() { var } else { format!("{var}{}", shell_quote(rest)) }
+            if rest.is_empty() {
+                var
+            } else {
+                format!("{var}{}", shell_quote(rest))
+            }
         }
         None => shell_quote(path),
     }
@@ -213,7 +222,10 @@ fn params_value(pipeline: &Pipeline) -> Value {
 pub fn render(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> String {
     let (template, command) = match kind {
         JobKind::Work => ("worker.sh.j2", &stage.command),
-        JobKind::Reduce => ("reduce.sh.j2", stage.reduce.as_ref().unwrap_or(&stage.command)),
+        JobKind::Reduce => (
+            "reduce.sh.j2",
+            stage.reduce.as_ref().unwrap_or(&stage.command),
+        ),
     };
     let ctx = minijinja::context! {
         source => pipeline.source.as_str(),

@@ -98,7 +98,12 @@ pub const SOURCE_ANNOTATION: &str = "vcp.dev/source";
 
 /// The labels of every object of a pipeline; `name` and `component` describe
 /// the object itself.
-fn labels(pipeline: &Pipeline, name: &str, component: Option<&str>, user: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+fn labels(
+    pipeline: &Pipeline,
+    name: &str,
+    component: Option<&str>,
+    user: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
     let mut labels = user.clone();
     labels.insert("app.kubernetes.io/name".into(), name.into());
     labels.insert("app.kubernetes.io/part-of".into(), pipeline.name.clone());
@@ -109,13 +114,25 @@ fn labels(pipeline: &Pipeline, name: &str, component: Option<&str>, user: &BTree
     labels
 }
 
-fn annotations(pipeline: &Pipeline, line: usize, user: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+fn annotations(
+    pipeline: &Pipeline,
+    line: usize,
+    user: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
     let mut annotations = user.clone();
-    annotations.insert(SOURCE_ANNOTATION.into(), format!("{}:{line}", pipeline.source));
+    annotations.insert(
+        SOURCE_ANNOTATION.into(),
+        format!("{}:{line}", pipeline.source),
+    );
     annotations
 }
 
-fn meta(name: String, pipeline: &Pipeline, labels: BTreeMap<String, String>, annotations: BTreeMap<String, String>) -> ObjectMeta {
+fn meta(
+    name: String,
+    pipeline: &Pipeline,
+    labels: BTreeMap<String, String>,
+    annotations: BTreeMap<String, String>,
+) -> ObjectMeta {
     ObjectMeta {
         name: Some(name),
         namespace: Some(pipeline.namespace.clone()),
@@ -225,7 +242,12 @@ fn pod_template(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> core::PodT
     let component = kind.task();
     core::PodTemplateSpec {
         metadata: Some(ObjectMeta {
-            labels: Some(labels(pipeline, &stage.name, Some(component), &stage.labels)),
+            labels: Some(labels(
+                pipeline,
+                &stage.name,
+                Some(component),
+                &stage.labels,
+            )),
             annotations: (!stage.annotations.is_empty()).then(|| stage.annotations.clone()),
             ..ObjectMeta::default()
         }),
@@ -344,7 +366,11 @@ pub fn job_flow(pipeline: &Pipeline) -> JobFlow {
                 .filter_map(|name| pipeline.stage(name))
                 .map(|dep| {
                     // A stage with a reduce step is complete once its reduce is.
-                    let last = if dep.reduce.is_some() { JobKind::Reduce } else { JobKind::Work };
+                    let last = if dep.reduce.is_some() {
+                        JobKind::Reduce
+                    } else {
+                        JobKind::Work
+                    };
                     pipeline.template_name(dep, last)
                 })
                 .collect(),
@@ -371,7 +397,10 @@ pub fn job_flow(pipeline: &Pipeline) -> JobFlow {
 }
 
 /// The ConfigMap carrying every wrapper script of the pipeline.
-pub fn scripts_config_map(pipeline: &Pipeline, scripts: &BTreeMap<String, String>) -> core::ConfigMap {
+pub fn scripts_config_map(
+    pipeline: &Pipeline,
+    scripts: &BTreeMap<String, String>,
+) -> core::ConfigMap {
     core::ConfigMap {
         metadata: meta(
             pipeline.scripts_config_map(),

@@ -90,16 +90,36 @@ pub struct Ident {
 pub enum Expr {
     Str(StrLit),
     /// An integer or decimal, kept as written; the checker decides its range.
-    Number { text: String, span: Span },
+    Number {
+        text: String,
+        span: Span,
+    },
     /// A number with a unit (`30m`, `4Gi`), kept as written.
-    Quantity { text: String, span: Span },
-    Bool { value: bool, span: Span },
-    List { items: Vec<Expr>, span: Span },
+    Quantity {
+        text: String,
+        span: Span,
+    },
+    Bool {
+        value: bool,
+        span: Span,
+    },
+    List {
+        items: Vec<Expr>,
+        span: Span,
+    },
     Map(Block),
-    Call { name: Ident, args: Vec<Expr>, span: Span },
+    Call {
+        name: Ident,
+        args: Vec<Expr>,
+        span: Span,
+    },
     Ident(Ident),
     /// `source by strategy`
-    By { source: Box<Expr>, strategy: Ident, span: Span },
+    By {
+        source: Box<Expr>,
+        strategy: Ident,
+        span: Span,
+    },
 }
 
 impl Expr {

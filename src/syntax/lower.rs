@@ -85,12 +85,16 @@ impl<'a> Lowering<'a> {
         // message says what the field was missing.
         let line_start = self.text[..junk_start].rfind('\n').map_or(0, |i| i + 1);
         let before = &self.text[line_start..junk_start];
-        let (start, line) = if !top_level && !before.trim().is_empty() && !before.contains(['{', ',', '}']) {
-            let indent = before.len() - before.trim_start().len();
-            (line_start + indent, &self.text[line_start + indent..pair.as_span().end()])
-        } else {
-            (junk_start, line)
-        };
+        let (start, line) =
+            if !top_level && !before.trim().is_empty() && !before.contains(['{', ',', '}']) {
+                let indent = before.len() - before.trim_start().len();
+                (
+                    line_start + indent,
+                    &self.text[line_start + indent..pair.as_span().end()],
+                )
+            } else {
+                (junk_start, line)
+            };
         let diag = explain_junk(self.file, self.text, start, line, top_level);
         if top_level && opens > closes {
             // Everything after an unclosed block spills to the top level.
@@ -205,10 +209,7 @@ impl<'a> Lowering<'a> {
                 Rule::key => key = self.key(p),
                 Rule::value => value = self.value(p),
                 Rule::value_block => {
-                    value = p
-                        .into_inner()
-                        .next()
-                        .map(|b| Expr::Map(self.block(b)));
+                    value = p.into_inner().next().map(|b| Expr::Map(self.block(b)));
                 }
                 _ => {}
             }
@@ -238,7 +239,9 @@ impl<'a> Lowering<'a> {
                     None => {
                         self.diags.push(
                             Diagnostic::error(Code::BadString, span, "a key cannot use `${...}`")
-                                .with_help("keys are fixed names; use a parameter in the value instead"),
+                                .with_help(
+                                    "keys are fixed names; use a parameter in the value instead",
+                                ),
                         );
                         String::new()
                     }

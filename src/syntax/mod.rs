@@ -57,7 +57,13 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
 
 /// Explains a line the grammar could not read, by parsing it alone with the
 /// rule it was meant to match. `offset` is where `line` starts in the file.
-fn explain_junk(file: FileId, source: &str, offset: usize, line: &str, top_level: bool) -> Diagnostic {
+fn explain_junk(
+    file: FileId,
+    source: &str,
+    offset: usize,
+    line: &str,
+    top_level: bool,
+) -> Diagnostic {
     let rule = if top_level {
         Rule::item_line
     } else {
@@ -79,7 +85,12 @@ fn explain_junk(file: FileId, source: &str, offset: usize, line: &str, top_level
     }
 }
 
-fn syntax_error(file: FileId, source: &str, offset: usize, err: &pest::error::Error<Rule>) -> Diagnostic {
+fn syntax_error(
+    file: FileId,
+    source: &str,
+    offset: usize,
+    err: &pest::error::Error<Rule>,
+) -> Diagnostic {
     use pest::error::{ErrorVariant, InputLocation};
     let pos = offset
         + match err.location {
@@ -188,17 +199,29 @@ fn hint_at(source: &str, pos: usize) -> Option<String> {
     let rest = source.get(pos..).unwrap_or("");
     let before = source.get(..pos).unwrap_or("");
     let line_before = before.rsplit('\n').next().unwrap_or("");
-    if rest.starts_with("==") || (rest.starts_with('=') && before.ends_with('=')) || rest.starts_with(':') && line_before.trim_end().ends_with(|c: char| c.is_alphanumeric()) && !line_before.contains("param") {
+    if rest.starts_with("==")
+        || (rest.starts_with('=') && before.ends_with('='))
+        || rest.starts_with(':')
+            && line_before
+                .trim_end()
+                .ends_with(|c: char| c.is_alphanumeric())
+            && !line_before.contains("param")
+    {
         return Some("fields are written `name = value`".to_string());
     }
     if rest.starts_with('\'') {
         return Some("strings use double quotes: \"like this\"".to_string());
     }
-    if line_before.trim_end().ends_with('=') && (rest.starts_with('\n') || rest.starts_with('\r') || rest.is_empty()) {
+    if line_before.trim_end().ends_with('=')
+        && (rest.starts_with('\n') || rest.starts_with('\r') || rest.is_empty())
+    {
         return Some("the value must start on the same line as its `=`".to_string());
     }
     if line_before.matches('"').count() % 2 == 1 && (rest.starts_with('\n') || rest.is_empty()) {
-        return Some("this string is not closed; for text over several lines use \"\"\"...\"\"\"".to_string());
+        return Some(
+            "this string is not closed; for text over several lines use \"\"\"...\"\"\""
+                .to_string(),
+        );
     }
     None
 }

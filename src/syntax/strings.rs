@@ -7,7 +7,13 @@ use crate::source::{FileId, Span};
 
 /// Decodes a `"..."` string whose content (between the quotes) starts at byte
 /// `start` of the file.
-pub(super) fn simple(file: FileId, inner: &str, start: usize, span: Span, diags: &mut Vec<Diagnostic>) -> StrLit {
+pub(super) fn simple(
+    file: FileId,
+    inner: &str,
+    start: usize,
+    span: Span,
+    diags: &mut Vec<Diagnostic>,
+) -> StrLit {
     let mut parts = Vec::new();
     decode(file, inner, start, &mut parts, diags);
     StrLit { parts, span }
@@ -17,7 +23,13 @@ pub(super) fn simple(file: FileId, inner: &str, start: usize, span: Span, diags:
 /// a last line holding only spaces are dropped; the indentation common to all
 /// non-blank lines is removed. Each line is decoded at its own offset, so spans
 /// inside the string stay exact.
-pub(super) fn triple(file: FileId, inner: &str, start: usize, span: Span, diags: &mut Vec<Diagnostic>) -> StrLit {
+pub(super) fn triple(
+    file: FileId,
+    inner: &str,
+    start: usize,
+    span: Span,
+    diags: &mut Vec<Diagnostic>,
+) -> StrLit {
     let mut lines: Vec<(usize, &str)> = Vec::new();
     let mut offset = start;
     for line in inner.split('\n') {
@@ -57,7 +69,13 @@ fn push_text(parts: &mut Vec<StrPart>, text: &str) {
     }
 }
 
-fn decode(file: FileId, text: &str, start: usize, parts: &mut Vec<StrPart>, diags: &mut Vec<Diagnostic>) {
+fn decode(
+    file: FileId,
+    text: &str,
+    start: usize,
+    parts: &mut Vec<StrPart>,
+    diags: &mut Vec<Diagnostic>,
+) {
     let bytes = text.as_bytes();
     let mut buf = String::new();
     let mut i = 0;
@@ -188,7 +206,13 @@ mod tests {
     #[test]
     fn escapes_and_interpolation() {
         let mut d = Vec::new();
-        let lit = simple(FileId(0), r#"a\"b\n${day}-$${HOME} $x \u{e9}"#, 0, Span::default(), &mut d);
+        let lit = simple(
+            FileId(0),
+            r#"a\"b\n${day}-$${HOME} $x \u{e9}"#,
+            0,
+            Span::default(),
+            &mut d,
+        );
         assert!(d.is_empty(), "{d:?}");
         assert_eq!(text_of(&lit), "a\"b\n<day>-${HOME} $x é");
     }
@@ -204,7 +228,13 @@ mod tests {
     #[test]
     fn triple_strings_drop_common_indent() {
         let mut d = Vec::new();
-        let lit = triple(FileId(0), "\n    set -e\n      echo ${x}\n    ", 0, Span::default(), &mut d);
+        let lit = triple(
+            FileId(0),
+            "\n    set -e\n      echo ${x}\n    ",
+            0,
+            Span::default(),
+            &mut d,
+        );
         assert_eq!(text_of(&lit), "set -e\n  echo <x>");
     }
 }
