@@ -16,6 +16,7 @@ pub mod cli;
 pub mod diag;
 pub mod emit;
 pub mod ir;
+pub mod shard;
 pub mod source;
 pub mod stdlib;
 pub mod syntax;
@@ -31,3 +32,4 @@ pub fn compile(
     let output = checked.build.as_ref().map(emit::emit);
     (checked, output)
 }
+pub mod run;

@@ -258,11 +258,11 @@ mod tests {
     fn size_balances_largest_first_with_deterministic_ties() {
         let items = bytes(&["d", "c", "b", "a", "c"]);
         let sizes = [10, 5, 5, 5, 5];
-        // Order: d(10), a(5), c(5, index 1), c(5, index 4), b(5).
-        // d -> 0 (0|0), a -> 1 (10|0), c#1 -> 1 (10|5), c#4 -> 0 (10|10), b -> 1 (15|10).
+        // Order: d(10), a, b, c (index 1), c (index 4). Loads before each step:
+        // d -> 0 (0|0), a -> 1 (10|0), b -> 1 (10|5), c#1 -> 0 (10|10), c#4 -> 1 (15|10).
         assert_eq!(
             assign(Strategy::Size, &items, Some(&sizes), 2),
-            [0, 1, 1, 1, 0]
+            [0, 0, 1, 1, 1]
         );
     }
 
@@ -282,11 +282,13 @@ mod tests {
         assert!(shard(&[0, 1], 5).is_empty());
     }
 
+    /// A quadratic walk would not finish here in a debug build.
     #[test]
-    fn a_million_items_assign_quickly() {
-        let names: Vec<String> = (0..1_000_000).map(|i| format!("/data/part-{i:07}")).collect();
+    fn large_inputs_assign_quickly() {
+        let count = 300_000u64;
+        let names: Vec<String> = (0..count).map(|i| format!("/data/part-{i:07}")).collect();
         let items: Vec<&[u8]> = names.iter().map(|name| name.as_bytes()).collect();
-        let sizes: Vec<u64> = (0..1_000_000u64).map(|i| (i * 7919) % 100_003).collect();
+        let sizes: Vec<u64> = (0..count).map(|i| (i * 7919) % 100_003).collect();
         for strategy in [
             Strategy::Modulo,
             Strategy::Block,

@@ -4,6 +4,7 @@
 
 pub mod output;
 pub mod render;
+mod run;
 
 use crate::check::{self, Loader, Options};
 use crate::diag::Code;
@@ -64,6 +65,44 @@ enum Command {
         #[arg(long = "set", value_name = "NAME=VALUE")]
         sets: Vec<String>,
     },
+    /// Run a pipeline on this machine, without a cluster.
+    ///
+    /// Each stage's workers are started as local processes running the same
+    /// wrapper scripts the cluster would run, with the environment Volcano's
+    /// env and svc plugins give a pod (VC_TASK_INDEX, VC_WORKER_NUM,
+    /// VC_WORKER_HOSTS = localhost,...). Container images are NOT pulled:
+    /// commands run on this host, with its programs. Volumes are local
+    /// directories: --mount, else the volume's `local` path, else a folder in
+    /// the run directory. Secret and ConfigMap values come from environment
+    /// variables of the same name. Logs, done markers and scripts are kept in
+    /// .vcp/runs/<run-id>/; --resume <run-id> skips what already completed.
+    Run {
+        /// The .vcp file (optional with --resume).
+        file: Option<PathBuf>,
+        /// The pipeline to run, when the file has several.
+        #[arg(long)]
+        pipeline: Option<String>,
+        /// Run only this stage (its dependencies are taken as done).
+        #[arg(long)]
+        stage: Option<String>,
+        /// Override a parameter: `--set name=value` (repeatable).
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        sets: Vec<String>,
+        /// Use a local directory for a volume: `--mount data=./data` (repeatable).
+        #[arg(long = "mount", value_name = "VOLUME=DIR")]
+        mounts: Vec<String>,
+        /// At most this many worker processes at once (default: all workers of
+        /// every stage that can start). Workers that talk to each other need
+        /// at least their stage's worker count.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        max_procs: Option<u32>,
+        /// Mirror every worker's log lines to the terminal.
+        #[arg(long)]
+        follow: bool,
+        /// Continue the run with this id: completed stages and done items are skipped.
+        #[arg(long, value_name = "RUN_ID")]
+        resume: Option<String>,
+    },
     /// Explain an error code, such as E0101.
     Explain {
         /// The code, with or without the leading `E`.
@@ -98,6 +137,28 @@ pub fn main() -> ExitCode {
             sets,
         } => build(&files, &output, &sets, style),
         Command::Explain { code } => explain(&code),
+        Command::Run {
+            file,
+            pipeline,
+            stage,
+            sets,
+            mounts,
+            max_procs,
+            follow,
+            resume,
+        } => run::run(
+            run::Args {
+                file,
+                pipeline,
+                stage,
+                sets,
+                mounts,
+                max_procs,
+                follow,
+                resume,
+            },
+            style,
+        ),
     }
 }
 
@@ -150,7 +211,7 @@ fn relative_to(path: &Path, base: &Path) -> Option<PathBuf> {
     Some(out)
 }
 
-fn parse_sets(sets: &[String]) -> Result<Options, String> {
+pub(crate) fn parse_sets(sets: &[String]) -> Result<Options, String> {
     let mut options = Options::default();
     for s in sets {
         let Some((name, value)) = s.split_once('=') else {
@@ -165,7 +226,7 @@ fn parse_sets(sets: &[String]) -> Result<Options, String> {
 }
 
 /// Checks files, prints diagnostics; returns the exit code and the result.
-fn check_files(
+pub(crate) fn check_files(
     files: &[PathBuf],
     sets: &[String],
     style: render::Style,

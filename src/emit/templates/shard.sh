@@ -1,0 +1,321 @@
+# vcp shard functions: list a stage's items and keep this worker's share.
+#
+# Wrapper scripts include this file verbatim. src/shard.rs holds the reference
+# implementation of the same rules; tests/shard_agreement.rs runs both on the
+# same inputs and requires the same bytes.
+#
+# - Every function body is a subshell: variables, IFS and `set +f` never leak
+#   into the caller, and POSIX sh has no `local`.
+# - awk always runs under LC_ALL=C, so that items are bytes, not characters.
+# - Items never reach awk through -v (which interprets backslashes): they come
+#   on stdin, and file names through the environment.
+# - Only numbers below 2^31 are printed by awk (mawk prints larger ones in
+#   exponent form); sizes keep the digits wc printed.
+# - Errors print `vcp: <message>` on stderr and return non-zero.
+
+# vcp__fail MESSAGE: report and leave the enclosing function's subshell.
+vcp__fail() {
+  printf 'vcp: %s\n' "$1" >&2
+  exit 1
+}
+
+# vcp_list_range START END STEP OUT_FILE: the items of range(START, END, STEP),
+# one decimal number a line. The checker keeps START and END within
+# (-2^31, 2^31), so awk's doubles hold every item exactly.
+vcp_list_range() (
+  [ "$#" -eq 4 ] || vcp__fail "usage: vcp_list_range START END STEP OUT_FILE"
+  for vcp_number in "$1" "$2" "$3"; do
+    case $vcp_number in
+      '' | - | *[!0-9-]* | ?*-*) vcp__fail "range(): '$vcp_number' is not an integer" ;;
+    esac
+  done
+  case $3 in
+    *[1-9]*) ;;
+    *) vcp__fail "range(): the step must not be 0" ;;
+  esac
+  LC_ALL=C awk -v start="$1" -v end="$2" -v step="$3" 'BEGIN {
+    # + 0 turns a "-0" start into 0.
+    x = start + 0; end += 0; step += 0
+    if (step > 0) for (; x < end; x += step) printf "%.0f\n", x
+    else for (; x > end; x += step) printf "%.0f\n", x
+  }' > "$4" || vcp__fail "range(): cannot write $4"
+)
+
+# vcp_list_lines PATH OUT_FILE: the non-empty lines of PATH. A last line
+# without newline counts; every other byte (\r, blanks, quotes) is kept.
+vcp_list_lines() (
+  [ "$#" -eq 2 ] || vcp__fail "usage: vcp_list_lines PATH OUT_FILE"
+  if [ -d "$1" ]; then
+    vcp__fail "lines(): $1 is a directory"
+  elif [ ! -e "$1" ]; then
+    vcp__fail "lines(): $1 does not exist"
+  elif [ ! -r "$1" ]; then
+    vcp__fail "lines(): cannot read $1"
+  fi
+  # Redirections, not operands: awk would take a file named `a=b` for an assignment.
+  LC_ALL=C awk 'length($0) > 0' < "$1" > "$2" || vcp__fail "lines(): cannot read $1"
+)
+
+# vcp_list_files GLOB OUT_FILE: the regular files (symbolic links followed)
+# that the sh pattern GLOB matches, in byte order. No match is no item. A
+# path holding a newline cannot be an item: it is skipped with a warning.
+vcp_list_files() (
+  [ "$#" -eq 2 ] || vcp__fail "usage: vcp_list_files GLOB OUT_FILE"
+  vcp_glob=$1
+  vcp_out=$2
+  vcp_newline='
+'
+  # Pathname expansion only: IFS is empty, so no field splitting, and the
+  # pattern is a variable's value, so nothing in it is ever run.
+  set +f
+  IFS=
+  # shellcheck disable=SC2086 # the expansion is the point
+  set -- $vcp_glob
+  if [ "$#" -eq 1 ] && [ "$1" = "$vcp_glob" ]; then
+    # Without a match the shell leaves the pattern as it is. A file of that
+    # very name is a match only if the pattern matches its own text (`a*`
+    # matches a file named `a*`; `a[1]` does not match `a[1]`).
+    # shellcheck disable=SC2254 # the pattern must stay a pattern
+    case $vcp_glob in
+      $vcp_glob) ;;
+      *) set -- ;;
+    esac
+  fi
+  for vcp_path in "$@"; do
+    case $vcp_path in
+      *"$vcp_newline"*)
+        printf 'vcp: warning: files(): skipping a path that holds a newline: %s\n' "$vcp_path" >&2
+        continue
+        ;;
+    esac
+    if [ -f "$vcp_path" ]; then
+      printf '%s\n' "$vcp_path"
+    fi
+  done | LC_ALL=C sort > "$vcp_out" || vcp__fail "files(): cannot write $vcp_out"
+)
+
+# vcp_assign STRATEGY WORKERS RANK ITEMS_FILE OUT_FILE: write the items of
+# worker RANK (from 0) of WORKERS as `index<TAB>item` lines, by ascending
+# index. Every line of ITEMS_FILE is an item; its index is its line number
+# from 0. STRATEGY is modulo, block, hash or size.
+vcp_assign() (
+  [ "$#" -eq 5 ] || vcp__fail "usage: vcp_assign STRATEGY WORKERS RANK ITEMS_FILE OUT_FILE"
+  case $2 in
+    '' | *[!0-9]* | 0* | ??????????*) vcp__fail "the number of workers must be an integer from 1 to 999999999, not '$2'" ;;
+  esac
+  case $3 in
+    '' | *[!0-9]* | ??????????*) vcp__fail "the rank must be an integer from 0, not '$3'" ;;
+  esac
+  if [ "$3" -ge "$2" ]; then
+    vcp__fail "rank $3 is out of range: there are $2 workers"
+  fi
+  if [ -d "$4" ] || [ ! -r "$4" ]; then
+    vcp__fail "cannot read the item list $4"
+  fi
+  case $1 in
+    modulo) vcp__assign_modulo "$2" "$3" < "$4" > "$5" ;;
+    block) vcp__assign_block "$2" "$3" "$4" > "$5" ;;
+    hash) vcp__assign_hash "$2" "$3" < "$4" > "$5" ;;
+    size) vcp__assign_size "$2" "$3" "$4" "$5" ;;
+    *) vcp__fail "unknown shard strategy '$1' (expected modulo, block, hash or size)" ;;
+  esac || vcp__fail "cannot compute the $1 shard of worker $3"
+)
+
+# Item i goes to worker i mod WORKERS.
+vcp__assign_modulo() {
+  LC_ALL=C awk -v w="$1" -v r="$2" '(NR - 1) % w == r { print NR - 1 "\t" $0 }'
+}
+
+# Contiguous runs: worker r gets [r*base + min(r, extra), (r+1)*base + min(r+1, extra))
+# with base = n / WORKERS and extra = n mod WORKERS.
+vcp__assign_block() {
+  # awk counts a last line without newline, as `wc -l` would not.
+  vcp_count=$(LC_ALL=C awk 'END { print NR }' < "$3") || return 1
+  LC_ALL=C awk -v n="$vcp_count" -v w="$1" -v r="$2" '
+    BEGIN {
+      base = int(n / w); extra = n % w
+      lo = r * base + (r < extra ? r : extra)
+      hi = lo + base + (r < extra ? 1 : 0)
+    }
+    NR > hi { exit }
+    NR > lo { print NR - 1 "\t" $0 }
+  ' < "$3"
+}
+
+# Worker cksum(item) mod WORKERS, with the CRC that POSIX cksum computes:
+# CRC-32 (polynomial 04C11DB7, most significant bit first) over the item's
+# bytes, then over its length's bytes (least significant first), complemented.
+#
+# awk has no bitwise operators, so the CRC goes byte by byte through tables:
+# X[a*256 + b + 1] = (a xor b) + 1, and U3, U2, U1 fold "xor the next state
+# byte with a byte of the CRC table entry" into one lookup. The tables are
+# built with split() because mawk then stores them as plain arrays, ten times
+# faster to read than its hash tables. CRC state bytes are kept multiplied by
+# 256 so that state + byte is a key without further arithmetic. Sorted lists
+# (files(), most lines() files) share long prefixes with the previous item:
+# the state after each prefix is kept and reused.
+vcp__assign_hash() {
+  LC_ALL=C awk -v w="$1" -v r="$2" '
+    BEGIN {
+      # Nibble xor by bits, then byte xor from nibbles.
+      for (a = 0; a < 16; a++) for (b = 0; b < 16; b++) {
+        x = 0; p = 1; aa = a; bb = b
+        for (k = 0; k < 4; k++) {
+          if (aa % 2 != bb % 2) x += p
+          aa = int(aa / 2); bb = int(bb / 2); p *= 2
+        }
+        NX[a * 16 + b] = x
+      }
+      for (a = 0; a < 256; a++) {
+        ah = int(a / 16) * 16; al = (a % 16) * 16
+        for (b = 0; b < 256; b++) XX[a * 256 + b] = NX[ah + int(b / 16)] * 16 + NX[al + b % 16]
+      }
+      # The CRC table, one array per byte of each entry (t3 most significant).
+      for (i = 0; i < 256; i++) {
+        c3 = i; c2 = 0; c1 = 0; c0 = 0
+        for (k = 0; k < 8; k++) {
+          top = c3 >= 128
+          c3 = (c3 * 2) % 256 + int(c2 / 128); c2 = (c2 * 2) % 256 + int(c1 / 128)
+          c1 = (c1 * 2) % 256 + int(c0 / 128); c0 = (c0 * 2) % 256
+          if (top) {
+            c3 = XX[c3 * 256 + 4]; c2 = XX[c2 * 256 + 193]
+            c1 = XX[c1 * 256 + 29]; c0 = XX[c0 * 256 + 183]
+          }
+        }
+        T3[i] = c3; T2[i] = c2; T1[i] = c1; T0[i + 1] = c0 * 256
+      }
+      sx = ""; s3 = ""; s2 = ""; s1 = ""
+      for (a = 0; a < 256; a++) {
+        rx = ""; r3 = ""; r2 = ""; r1 = ""
+        for (b = 0; b < 256; b++) {
+          rx = rx " " (XX[a * 256 + b] + 1)
+          r3 = r3 " " XX[a * 256 + T3[b]] * 256
+          r2 = r2 " " XX[a * 256 + T2[b]] * 256
+          r1 = r1 " " XX[a * 256 + T1[b]] * 256
+        }
+        sx = sx rx; s3 = s3 r3; s2 = s2 r2; s1 = s1 r1
+      }
+      split(sx, X, " "); split(s3, U3, " "); split(s2, U2, " "); split(s1, U1, " ")
+      sx = ""; s3 = ""; s2 = ""; s1 = ""
+      # split() leaves strings; numbers spare a conversion at every lookup.
+      for (k = 1; k <= 65536; k++) { X[k] += 0; U3[k] += 0; U2[k] += 0; U1[k] += 0 }
+      for (i = 0; i < 256; i++) ORD[sprintf("%c", i)] = i + 1
+      # SA[k + 1] .. SD[k + 1]: the state after the first k bytes of the previous item.
+      z = "0"
+      for (k = 1; k <= 256; k++) z = z " 0"
+      split(z, SA, " "); split(z, SB, " "); split(z, SC, " "); split(z, SD, " ")
+      for (k = 1; k <= 257; k++) { SA[k] = 0; SB[k] = 0; SC[k] = 0; SD[k] = 0 }
+      prev = ""; plen = 0
+      # cksum = 4294967295 - register, so compare the register with this.
+      want = (4294967295 - r) % w
+    }
+    {
+      n = length($0)
+      # The longest common prefix with the previous item, by bisection.
+      lo = 0; hi = n < plen ? n : plen
+      if (substr($0, 1, 1) != substr(prev, 1, 1)) hi = 0
+      while (lo < hi) {
+        mid = int((lo + hi + 1) / 2)
+        if (substr($0, 1, mid) == substr(prev, 1, mid)) lo = mid
+        else hi = mid - 1
+      }
+      k = lo + 1
+      a = SA[k]; b = SB[k]; c = SC[k]; d = SD[k]
+      for (; k <= n; k++) {
+        i = X[a + ORD[substr($0, k, 1)]]
+        a = U3[b + i]; b = U2[c + i]; c = U1[d + i]; d = T0[i]
+        SA[k + 1] = a; SB[k + 1] = b; SC[k + 1] = c; SD[k + 1] = d
+      }
+      prev = $0; plen = n
+      for (len = n; len > 0; len = int(len / 256)) {
+        i = X[a + len % 256 + 1]
+        a = U3[b + i]; b = U2[c + i]; c = U1[d + i]; d = T0[i]
+      }
+      if ((a * 65536 + b * 256 + c + d / 256) % w == want) print NR - 1 "\t" $0
+    }
+  '
+}
+
+# Files balanced by byte size: by size descending, then path bytes, then
+# index, each item goes to the worker with the least bytes so far (ties to the
+# lowest rank). wc measures the files in batches: its output lines follow its
+# operands, and only their leading numbers are read, so any file name works.
+vcp__assign_size() {
+  vcp_sizes=$4.vcp-sizes
+  vcp_tab=$(printf '\t')
+  if ! LC_ALL=C awk '
+    function measure(   cmd, line, got, field) {
+      if (count == 0) return
+      cmd = "wc -c --" args " || echo vcp-wc-failed"
+      got = 0
+      while ((cmd | getline line) > 0) {
+        if (line == "vcp-wc-failed") failed = 1
+        else if (got < count) {
+          split(line, field, " ")
+          printf "%s\t%d\t%s\n", field[1], first + got, names[got]
+          got++
+        } else got++
+      }
+      close(cmd)
+      # With more than one operand, wc adds a total line.
+      if (got != count + (count > 1)) failed = 1
+      if (failed) exit 1
+      args = ""; count = 0
+    }
+    BEGIN { q = sprintf("%c", 39) }
+    {
+      if (count == 0) first = NR - 1
+      names[count++] = $0
+      # ./ keeps wc from reading `-` as stdin; single quotes keep the shell off.
+      path = $0
+      if (substr(path, 1, 1) != "/") path = "./" path
+      gsub(q, q "\"" q "\"" q, path)
+      args = args " " q path q
+      if (length(args) > 30000) measure()
+    }
+    END {
+      if (failed) exit 1
+      measure()
+    }
+  ' < "$3" > "$vcp_sizes"; then
+    rm -f "$vcp_sizes"
+    printf 'vcp: size: cannot measure every file of %s\n' "$3" >&2
+    return 1
+  fi
+  LC_ALL=C sort -t "$vcp_tab" -k1,1nr -k3 -k2,2n "$vcp_sizes" |
+    VCP_SHARD_ITEMS=$3 LC_ALL=C awk -v w="$1" -v r="$2" '
+      BEGIN {
+        FS = "\t"
+        # A binary min-heap of workers keyed (load, rank); rank order is one.
+        for (k = 1; k <= w; k++) { L[k] = 0; R[k] = k - 1 }
+      }
+      {
+        if (R[1] == r) mine[$2] = 1
+        L[1] += $1
+        k = 1
+        while (1) {
+          c = 2 * k
+          if (c > w) break
+          if (c < w && (L[c + 1] < L[c] || (L[c + 1] == L[c] && R[c + 1] < R[c]))) c++
+          if (L[k] < L[c] || (L[k] == L[c] && R[k] < R[c])) break
+          t = L[k]; L[k] = L[c]; L[c] = t
+          t = R[k]; R[k] = R[c]; R[c] = t
+          k = c
+        }
+        sorted++
+      }
+      END {
+        items = ENVIRON["VCP_SHARD_ITEMS"]
+        index_ = 0
+        while ((getline line < items) > 0) {
+          if (index_ in mine) print index_ "\t" line
+          index_++
+        }
+        # Fewer sorted lines than items: sort failed.
+        if (index_ != sorted) exit 1
+      }
+    ' > "$4"
+  vcp_status=$?
+  rm -f "$vcp_sizes"
+  return "$vcp_status"
+}
