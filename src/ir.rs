@@ -15,6 +15,9 @@ pub struct Build {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Pipeline {
     pub name: String,
+    /// The pipeline's name in its `pipeline` declaration (for diagnostics
+    /// raised after checking).
+    pub span: crate::source::Span,
     /// The file that declares the pipeline, as shown to the user.
     pub source: String,
     /// 1-based line of the `pipeline` keyword.
@@ -95,6 +98,8 @@ pub fn format_duration(secs: u64) -> String {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stage {
     pub name: String,
+    /// The stage's name in its declaration.
+    pub span: crate::source::Span,
     /// 1-based line of the `stage` keyword.
     pub line: usize,
     pub image: String,
@@ -348,9 +353,15 @@ impl Pipeline {
         }
     }
 
-    /// The ConfigMap that carries the wrapper scripts to the pods.
-    pub fn scripts_config_map(&self) -> String {
-        format!("{}-vcp-scripts", self.name)
+    /// The ConfigMap that carries `vcp-lib.sh`, shared by every stage.
+    pub fn lib_config_map(&self) -> String {
+        format!("{}-vcp-lib", self.name)
+    }
+
+    /// The ConfigMap that carries a stage's scripts: one per stage, so that
+    /// no pipeline outgrows the 1 MiB a ConfigMap holds.
+    pub fn stage_config_map(&self, stage: &Stage) -> String {
+        format!("{}-{}-vcp", self.name, stage.name)
     }
 
     pub fn stage(&self, name: &str) -> Option<&Stage> {

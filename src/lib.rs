@@ -28,8 +28,16 @@ pub fn compile(
     loader: &mut dyn check::Loader,
     options: &check::Options,
 ) -> (check::Checked, Option<emit::Output>) {
-    let checked = check::check(roots, loader, options);
-    let output = checked.build.as_ref().map(emit::emit);
+    let mut checked = check::check(roots, loader, options);
+    let output = match checked.build.as_ref().map(emit::emit) {
+        Some(Ok(output)) => Some(output),
+        Some(Err(diags)) => {
+            checked.diagnostics.extend(diags);
+            checked.build = None;
+            None
+        }
+        None => None,
+    };
     (checked, output)
 }
 pub mod run;

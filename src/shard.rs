@@ -101,17 +101,10 @@ pub fn assign(
             .map(|index| worker_of_index(index, workers))
             .collect(),
         Strategy::Block => assign_block(items.len(), workers),
-        Strategy::Hash => items
-            .iter()
-            .map(|item| cksum(item) % workers)
-            .collect(),
+        Strategy::Hash => items.iter().map(|item| cksum(item) % workers).collect(),
         Strategy::Size => {
             let sizes = sizes.expect("shard::assign: the size strategy needs sizes");
-            assert_eq!(
-                sizes.len(),
-                items.len(),
-                "shard::assign: one size per item"
-            );
+            assert_eq!(sizes.len(), items.len(), "shard::assign: one size per item");
             assign_size(items, sizes, workers)
         }
     }
@@ -220,10 +213,7 @@ mod tests {
     #[test]
     fn lines_skip_empty_lines_and_keep_other_bytes() {
         let content = b"a\n\n b\r\n\t\n\nlast";
-        assert_eq!(
-            lines_items(content),
-            [&b"a"[..], b" b\r", b"\t", b"last"]
-        );
+        assert_eq!(lines_items(content), [&b"a"[..], b" b\r", b"\t", b"last"]);
         assert!(lines_items(b"").is_empty());
         assert!(lines_items(b"\n\n").is_empty());
     }
@@ -270,10 +260,7 @@ mod tests {
     fn size_handles_loads_beyond_u64() {
         let items = bytes(&["a", "b", "c"]);
         let sizes = [u64::MAX, u64::MAX, 1];
-        assert_eq!(
-            assign(Strategy::Size, &items, Some(&sizes), 2),
-            [0, 1, 0]
-        );
+        assert_eq!(assign(Strategy::Size, &items, Some(&sizes), 2), [0, 1, 0]);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 mod common;
 mod examples;
+mod run;
 // mod shard_agreement; (arriving)
 mod ui;
 mod validate;

@@ -17,7 +17,11 @@ pub(super) struct Param {
 }
 
 pub(super) struct Eval<'a> {
+    pub(super) sources: &'a crate::source::SourceMap,
     pub(super) params: BTreeMap<String, Param>,
+    /// Declared parameters without a usable value (their error is already
+    /// reported): using one fails quietly instead of "unknown parameter".
+    pub(super) poisoned: std::collections::BTreeSet<String>,
     pub(super) diags: &'a mut Vec<Diagnostic>,
 }
 
@@ -73,6 +77,9 @@ impl Eval<'_> {
         if let Some(p) = self.params.get(name) {
             return Some(p.value.clone());
         }
+        if self.poisoned.contains(name) {
+            return None;
+        }
         let suggestion =
             did_you_mean(name, self.params.keys().map(String::as_str)).map(str::to_string);
         let mut b = self
@@ -82,8 +89,14 @@ impl Eval<'_> {
                 format!("unknown parameter `{name}`"),
             )
             .label("not a parameter of this pipeline");
+        let shell_like = name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
         b = match suggestion {
             Some(s) => b.help(format!("did you mean `{s}`?")),
+            None if shell_like => b.help(format!(
+                "`${{{name}}}` inserts a vcp parameter; for the shell variable write `${name}` or `$${{{name}}}`"
+            )),
             None => b.help(format!(
                 "declare it in the pipeline: `param {name}: string = \"...\"`"
             )),
@@ -92,11 +105,16 @@ impl Eval<'_> {
         None
     }
 
+    /// True for a name that is a parameter, usable or not.
+    fn is_param(&self, name: &str) -> bool {
+        self.params.contains_key(name) || self.poisoned.contains(name)
+    }
+
     /// A string with `${param}` replaced by the parameters' values.
     pub(super) fn string(&mut self, expr: &Expr) -> Option<String> {
         match expr {
             Expr::Str(s) => self.interpolate(s, |_, value| value.to_text()),
-            Expr::Ident(i) if self.params.contains_key(&i.name) => {
+            Expr::Ident(i) if self.is_param(&i.name) => {
                 self.param(&i.name, i.span).map(|v| v.to_text())
             }
             _ => {
@@ -148,7 +166,13 @@ impl Eval<'_> {
         };
         let code = self.interpolate(s, |name, _| format!("${{{}}}", ir::param_env_name(name)))?;
         if item_in_single_quotes(&code) {
-            self.error(Code::QuotedItem, s.span, "`{item}` is inside single quotes")
+            // Point at the `{item}` itself when the source shows it.
+            let raw = self.sources.slice(s.span);
+            let at = raw
+                .match_indices("{item}")
+                .find(|(i, _)| raw[..*i].matches('\'').count() % 2 == 1)
+                .map_or(s.span, |(i, _)| s.span.sub(i, "{item}".len()));
+            self.error(Code::QuotedItem, at, "`{item}` is inside single quotes")
                 .label("the shell will not expand it here")
                 .help("write `{item}` unquoted or inside double quotes; it always becomes exactly one argument")
                 .emit();
@@ -157,30 +181,29 @@ impl Eval<'_> {
         Some(code.replace("{item}", ir::SHELL_ITEM))
     }
 
-    pub(super) fn int(&mut self, expr: &Expr, min: i64, max: i64) -> Option<i64> {
+    /// An integer in `min..=max`; `what` names the field in messages.
+    pub(super) fn int(&mut self, expr: &Expr, what: &str, min: i64, max: i64) -> Option<i64> {
         let (value, span) = match expr {
             Expr::Number { text, span } if !text.contains('.') => match text.parse::<i64>() {
                 Ok(v) => (v, *span),
                 Err(_) => {
-                    self.out_of_range(*span, text, min, max);
+                    self.out_of_range(*span, what, text, min, max);
                     return None;
                 }
             },
-            Expr::Ident(i) if self.params.contains_key(&i.name) => {
-                match self.param(&i.name, i.span)? {
-                    ParamValue::Int(v) => (v, i.span),
-                    _ => {
-                        self.error(
-                            Code::WrongType,
-                            i.span,
-                            format!("parameter `{}` is not an `int`", i.name),
-                        )
-                        .label("expected an integer")
-                        .emit();
-                        return None;
-                    }
+            Expr::Ident(i) if self.is_param(&i.name) => match self.param(&i.name, i.span)? {
+                ParamValue::Int(v) => (v, i.span),
+                _ => {
+                    self.error(
+                        Code::WrongType,
+                        i.span,
+                        format!("parameter `{}` is not an `int`", i.name),
+                    )
+                    .label("expected an integer")
+                    .emit();
+                    return None;
                 }
-            }
+            },
             Expr::Ident(i) => {
                 self.param(&i.name, i.span);
                 return None;
@@ -191,22 +214,28 @@ impl Eval<'_> {
             }
         };
         if value < min || value > max {
-            self.out_of_range(span, &value.to_string(), min, max);
+            self.out_of_range(span, what, &value.to_string(), min, max);
             return None;
         }
         Some(value)
     }
 
-    fn out_of_range(&mut self, span: Span, text: &str, min: i64, max: i64) {
-        let range = if max >= i64::from(i32::MAX) {
+    fn out_of_range(&mut self, span: Span, what: &str, text: &str, min: i64, max: i64) {
+        let too_small = match text.parse::<i64>() {
+            Ok(v) => v < min,
+            Err(_) => text.starts_with('-'),
+        };
+        let range = if max < i64::from(i32::MAX) {
+            format!("between {min} and {max}")
+        } else if too_small {
             format!("at least {min}")
         } else {
-            format!("between {min} and {max}")
+            format!("at most {max}")
         };
         self.error(
             Code::OutOfRange,
             span,
-            format!("{text} is out of range: it must be {range}"),
+            format!("`{what}` = {text} is out of range: it must be {range}"),
         )
         .label(format!("must be {range}"))
         .emit();
@@ -215,15 +244,13 @@ impl Eval<'_> {
     pub(super) fn bool(&mut self, expr: &Expr) -> Option<bool> {
         match expr {
             Expr::Bool { value, .. } => Some(*value),
-            Expr::Ident(i) if self.params.contains_key(&i.name) => {
-                match self.param(&i.name, i.span)? {
-                    ParamValue::Bool(b) => Some(b),
-                    _ => {
-                        self.wrong_type(expr, "a boolean (`true` or `false`)");
-                        None
-                    }
+            Expr::Ident(i) if self.is_param(&i.name) => match self.param(&i.name, i.span)? {
+                ParamValue::Bool(b) => Some(b),
+                _ => {
+                    self.wrong_type(expr, "a boolean (`true` or `false`)");
+                    None
                 }
-            }
+            },
             _ => {
                 self.wrong_type(expr, "a boolean (`true` or `false`)");
                 None
@@ -243,15 +270,13 @@ impl Eval<'_> {
                     .emit();
                 return None;
             }
-            Expr::Ident(i) if self.params.contains_key(&i.name) => {
-                match self.param(&i.name, i.span)? {
-                    ParamValue::Duration(d) => return Some(d),
-                    _ => {
-                        self.wrong_type(expr, "a duration such as `30m`");
-                        return None;
-                    }
+            Expr::Ident(i) if self.is_param(&i.name) => match self.param(&i.name, i.span)? {
+                ParamValue::Duration(d) => return Some(d),
+                _ => {
+                    self.wrong_type(expr, "a duration such as `30m`");
+                    return None;
                 }
-            }
+            },
             _ => {
                 self.wrong_type(expr, "a duration such as `30m`");
                 return None;

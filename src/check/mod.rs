@@ -127,6 +127,21 @@ pub fn check(roots: &[String], loader: &mut dyn Loader, options: &Options) -> Ch
         }
     }
 
+    // Templates are checked on their own too, so that a typo in one no stage
+    // uses yet is found now (a stage using it reports the same diagnostic,
+    // which the deduplication below keeps once).
+    for t in templates.values() {
+        if broken.contains(&t.file)
+            || loaded.sources.get(t.file).origin != crate::source::Origin::User
+        {
+            continue;
+        }
+        let none = BTreeMap::new();
+        let mut checker =
+            pipeline::PipelineChecker::new(&loaded.sources, &none, options, &mut diags);
+        checker.template_fields(t.decl);
+    }
+
     for (name, _) in &options.sets {
         if !declared_params.contains(name) {
             let mut d = Diagnostic::global(
@@ -218,9 +233,10 @@ fn visible_templates<'a>(
     let mut todo = vec![root];
     while let Some(f) = todo.pop() {
         if reachable.insert(f)
-            && let Some(m) = loaded.modules.get(&f) {
-                todo.extend(m.imports.iter().copied());
-            }
+            && let Some(m) = loaded.modules.get(&f)
+        {
+            todo.extend(m.imports.iter().copied());
+        }
     }
     all.iter()
         .filter(|(_, t)| reachable.contains(&t.file))

@@ -106,6 +106,9 @@ pub(super) struct StageSpans {
 }
 
 pub(super) struct PipelineChecker<'a> {
+    /// Fields the last unknown-field errors suggested (`command` -> `run`):
+    /// not reported again as missing.
+    suggested: BTreeSet<String>,
     sources: &'a SourceMap,
     templates: &'a BTreeMap<String, TemplateRef<'a>>,
     options: &'a Options,
@@ -120,18 +123,26 @@ impl<'a> PipelineChecker<'a> {
         diags: &'a mut Vec<Diagnostic>,
     ) -> PipelineChecker<'a> {
         PipelineChecker {
+            suggested: BTreeSet::new(),
             sources,
             templates,
             options,
             eval: Eval {
+                sources,
                 params: BTreeMap::new(),
+                poisoned: BTreeSet::new(),
                 diags,
             },
         }
     }
 
     pub(super) fn param_names(&self) -> Vec<String> {
-        self.eval.params.keys().cloned().collect()
+        self.eval
+            .params
+            .keys()
+            .chain(&self.eval.poisoned)
+            .cloned()
+            .collect()
     }
 
     fn errors(&self) -> usize {
@@ -172,6 +183,7 @@ impl<'a> PipelineChecker<'a> {
         let fields = self.unique_fields(&fields, PIPELINE_FIELDS, "pipeline");
         let mut pipeline = ir::Pipeline {
             name: name.clone(),
+            span: decl.name.span,
             source: self.sources.get(decl.span.file).name.clone(),
             line: self.sources.location(decl.span).line,
             namespace: "default".into(),
@@ -190,6 +202,7 @@ impl<'a> PipelineChecker<'a> {
             stages: Vec::new(),
         };
         let mut default_image = None;
+        let mut default_image_failed = false;
         let mut default_ttl = DEFAULT_TTL;
         let mut namespace_span = decl.name.span;
         for (key, field) in &fields {
@@ -233,7 +246,10 @@ impl<'a> PipelineChecker<'a> {
                     pipeline.service_account =
                         self.name_value(v, "service account", values::dns1123_subdomain);
                 }
-                "image" => default_image = self.image(v),
+                "image" => {
+                    default_image = self.image(v);
+                    default_image_failed = default_image.is_none();
+                }
                 "labels" => pipeline.labels = self.labels(&[v], true),
                 "annotations" => pipeline.annotations = self.labels(&[v], false),
                 "ttl" => {
@@ -263,8 +279,13 @@ impl<'a> PipelineChecker<'a> {
                 continue;
             }
             seen.insert(&stage.name.name, &stage.name);
-            let (checked_stage, spans) =
-                self.stage(stage, default_image.as_deref(), default_ttl, &pipeline);
+            let (checked_stage, spans) = self.stage(
+                stage,
+                default_image.as_deref(),
+                default_image_failed,
+                default_ttl,
+                &pipeline,
+            );
             all_spans.push((stage.name.name.clone(), spans.clone()));
             if let Some(s) = checked_stage {
                 checked.push((s, spans));
@@ -300,6 +321,24 @@ impl<'a> PipelineChecker<'a> {
             self.eval.diags,
         );
         (self.errors() == errors_before).then_some(pipeline)
+    }
+
+    /// The field names of a template, checked even when no stage uses it.
+    pub(super) fn template_fields(&mut self, decl: &Decl) {
+        let block = format!("template `{}`", decl.name.name);
+        let fields: Vec<&Field> = decl
+            .body
+            .entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Field(f) => Some(f),
+                other => {
+                    self.misplaced(other, "a stage");
+                    None
+                }
+            })
+            .collect();
+        self.unique_fields(&fields, STAGE_FIELDS, &block);
     }
 
     fn stage_spans_of(&self, stages: &[&Decl]) -> BTreeMap<String, Span> {
@@ -360,6 +399,7 @@ impl<'a> PipelineChecker<'a> {
                     None => b.help("parameter types are `string`, `int`, `bool` and `duration`"),
                 };
                 b.emit();
+                self.eval.poisoned.insert(p.name.name.clone());
                 continue;
             }
             let set = self
@@ -406,14 +446,19 @@ impl<'a> PipelineChecker<'a> {
                     }
                 },
             };
-            if let Some(value) = value {
-                self.eval.params.insert(
-                    p.name.name.clone(),
-                    Param {
-                        value,
-                        span: p.name.span,
-                    },
-                );
+            match value {
+                Some(value) => {
+                    self.eval.params.insert(
+                        p.name.name.clone(),
+                        Param {
+                            value,
+                            span: p.name.span,
+                        },
+                    );
+                }
+                None => {
+                    self.eval.poisoned.insert(p.name.name.clone());
+                }
             }
         }
     }
@@ -422,20 +467,23 @@ impl<'a> PipelineChecker<'a> {
         if let Expr::Str(s) = expr
             && let Some(StrPart::Interp(id)) =
                 s.parts.iter().find(|p| matches!(p, StrPart::Interp(_)))
-            {
-                self.eval
-                    .error(
-                        Code::BadString,
-                        id.span,
-                        "a parameter default cannot refer to another parameter",
-                    )
-                    .label("not allowed in a default")
-                    .emit();
-                return None;
-            }
+        {
+            self.eval
+                .error(
+                    Code::BadString,
+                    id.span,
+                    "a parameter default cannot refer to another parameter",
+                )
+                .label("not allowed in a default")
+                .emit();
+            return None;
+        }
         match ty {
             "string" => self.eval.string(expr).map(ParamValue::String),
-            "int" => self.eval.int(expr, i64::MIN, i64::MAX).map(ParamValue::Int),
+            "int" => self
+                .eval
+                .int(expr, "the default", i64::MIN, i64::MAX)
+                .map(ParamValue::Int),
             "bool" => self.eval.bool(expr).map(ParamValue::Bool),
             _ => self.eval.duration(expr).map(ParamValue::Duration),
         }
@@ -477,11 +525,16 @@ impl<'a> PipelineChecker<'a> {
 
     fn unknown_field(&mut self, f: &Field, known: &[&str], block: &str) {
         let key = f.key.name.as_str();
-        let alias = ALIASES
+        let stage_like = known.contains(&"run");
+        let suggestion = ALIASES
             .iter()
             .find(|(a, _)| *a == key)
             .map(|(_, m)| *m)
-            .filter(|m| known.contains(m));
+            .filter(|m| known.contains(m))
+            .or_else(|| did_you_mean(key, known.iter().copied()));
+        if let Some(m) = suggestion {
+            self.suggested.insert(m.to_string());
+        }
         let mut b = self
             .eval
             .error(
@@ -490,9 +543,9 @@ impl<'a> PipelineChecker<'a> {
                 format!("unknown field `{key}` in {block}"),
             )
             .label("unknown field");
-        b = if let Some(m) = alias.or_else(|| did_you_mean(key, known.iter().copied())) {
+        b = if let Some(m) = suggestion {
             b.help(format!("did you mean `{m}`?"))
-        } else if block == "stage" && RESOURCE_FIELDS.contains(&key) {
+        } else if stage_like && RESOURCE_FIELDS.contains(&key) {
             b.help(format!("`{key}` belongs in `resources {{ {key} = ... }}`"))
         } else if (block == "pipeline" && STAGE_FIELDS.contains(&key))
             || (block != "pipeline" && PIPELINE_FIELDS.contains(&key))
@@ -602,15 +655,14 @@ impl<'a> PipelineChecker<'a> {
             let Some(text) = self.eval.text(value) else {
                 continue;
             };
-            if label_values
-                && let Err(why) = values::label_value(&text) {
-                    self.eval
+            if label_values && let Err(why) = values::label_value(&text) {
+                self.eval
                         .error(Code::BadLabelValue, value.span(), format!("label value `{}` is not valid: {why}", text.escape_debug()))
                         .label("invalid label value")
                         .help("label values are at most 63 letters, digits, `-`, `_` and `.`; put free text in an annotation")
                         .emit();
-                    continue;
-                }
+                continue;
+            }
             out.insert(key.name.clone(), text);
         }
         out
@@ -753,12 +805,17 @@ impl<'a> PipelineChecker<'a> {
                                 )
                                 .label("invalid mount path")
                                 .emit();
-                        } else if path == ir::SCRIPTS_MOUNT
-                            || path.starts_with(&format!("{}/", ir::SCRIPTS_MOUNT))
-                            || ir::SCRIPTS_MOUNT
-                                .starts_with(&format!("{}/", path.trim_end_matches('/')))
-                                && path != "/"
-                        {
+                        } else if path.trim_end_matches('/').is_empty() {
+                            self.eval
+                                .error(
+                                    Code::BadPath,
+                                    f.value.span(),
+                                    "a volume mounted at `/` would hide the container's own files",
+                                )
+                                .label("the root of the container")
+                                .help("mount the volume at a directory of its own, such as `/data`")
+                                .emit();
+                        } else if overlaps(&path, ir::SCRIPTS_MOUNT) {
                             self.eval
                                 .error(
                                     Code::BadVolume,
@@ -829,8 +886,12 @@ impl<'a> PipelineChecker<'a> {
 
     /// The template layers of a stage, outermost first: each `use`d template
     /// (after its own `use`s), then the stage itself.
-    fn layers<'b>(&mut self, body: &'b Block, chain: &mut Vec<&'b str>, out: &mut Vec<&'b Block>)
-    where
+    fn layers<'b>(
+        &mut self,
+        body: &'b Block,
+        chain: &mut Vec<&'b str>,
+        out: &mut Vec<(&'b Block, String)>,
+    ) where
         'a: 'b,
     {
         for entry in &body.entries {
@@ -897,7 +958,7 @@ impl<'a> PipelineChecker<'a> {
                 chain.push(&t.decl.name.name);
                 self.layers(&t.decl.body, chain, out);
                 chain.pop();
-                out.push(&t.decl.body);
+                out.push((&t.decl.body, format!("template `{}`", t.decl.name.name)));
             }
         }
     }
@@ -906,6 +967,7 @@ impl<'a> PipelineChecker<'a> {
         &mut self,
         decl: &Decl,
         default_image: Option<&str>,
+        default_image_failed: bool,
         default_ttl: u64,
         pipeline: &ir::Pipeline,
     ) -> (Option<ir::Stage>, StageSpans) {
@@ -923,13 +985,18 @@ impl<'a> PipelineChecker<'a> {
                 .emit();
         }
         let mut layers = Vec::new();
+        let errors_before_use = self.errors();
         self.layers(&decl.body, &mut vec![], &mut layers);
-        layers.push(&decl.body);
+        // A stage whose templates failed misses their fields: saying so again
+        // as "no image" or "no run" would repeat the same mistake.
+        let use_failed = self.errors() > errors_before_use;
+        layers.push((&decl.body, "stage".to_string()));
+        self.suggested.clear();
 
         // The winning value of each field, and every value of map fields.
         let mut last: BTreeMap<String, &Field> = BTreeMap::new();
         let mut maps: BTreeMap<String, Vec<&Expr>> = BTreeMap::new();
-        for layer in &layers {
+        for (layer, block) in &layers {
             let fields: Vec<&Field> = layer
                 .entries
                 .iter()
@@ -941,7 +1008,7 @@ impl<'a> PipelineChecker<'a> {
                     }
                 })
                 .collect();
-            for (key, f) in self.unique_fields(&fields, STAGE_FIELDS, "stage") {
+            for (key, f) in self.unique_fields(&fields, STAGE_FIELDS, block) {
                 if MAP_FIELDS.contains(&key.as_str()) {
                     maps.entry(key.clone()).or_default().push(&f.value);
                 }
@@ -954,6 +1021,9 @@ impl<'a> PipelineChecker<'a> {
             Some(v) => self.image(v),
             None => match default_image {
                 Some(i) => Some(i.to_string()),
+                None if use_failed || default_image_failed || self.suggested.contains("image") => {
+                    None
+                }
                 None => {
                     self.eval
                         .error(Code::MissingField, decl.name.span, format!("stage `{name}` has no image"))
@@ -966,6 +1036,7 @@ impl<'a> PipelineChecker<'a> {
         };
         let command = match value("run") {
             Some(v) => self.command(v),
+            None if use_failed || self.suggested.contains("run") => None,
             None => {
                 self.eval
                     .error(Code::MissingField, decl.name.span, format!("stage `{name}` has no `run` command"))
@@ -976,9 +1047,10 @@ impl<'a> PipelineChecker<'a> {
             }
         };
         let max = i64::from(i32::MAX);
-        let workers = value("workers").map_or(Some(1), |v| self.eval.int(v, 1, max));
-        let parallel = value("parallel").map_or(Some(1), |v| self.eval.int(v, 1, 10_000));
-        let retries = value("retry").map_or(Some(0), |v| self.eval.int(v, 0, 1_000));
+        let workers = value("workers").map_or(Some(1), |v| self.eval.int(v, "workers", 1, max));
+        let parallel =
+            value("parallel").map_or(Some(1), |v| self.eval.int(v, "parallel", 1, 10_000));
+        let retries = value("retry").map_or(Some(0), |v| self.eval.int(v, "retry", 0, 1_000));
         let timeout = match value("timeout") {
             Some(v) => match self.eval.duration(v) {
                 Some(0) => {
@@ -1019,13 +1091,14 @@ impl<'a> PipelineChecker<'a> {
         if let (Some(Command::Shell(_) | Command::Argv(_)), Some(None)) =
             (command.as_ref(), shard.as_ref())
             && command.as_ref().is_some_and(Command::mentions_item)
-                && let Some(v) = value("run") {
-                    self.eval
-                        .error(Code::ItemWithoutShard, v.span(), "`{item}` is used but the stage has no `shard` rule")
+            && let Some(v) = value("run")
+        {
+            self.eval
+                        .error(Code::ItemWithoutShard, v.span(), "the command uses the item (`{item}` or `$VCP_ITEM`) but the stage has no `shard` rule")
                         .label("no items to run this for")
                         .help("add `shard = range(0, 100)` (or a list, `lines(path)`, `files(glob)`), or remove `{item}`")
                         .emit();
-                }
+        }
         let after = match value("after") {
             Some(v) => self.after(v),
             None => Vec::new(),
@@ -1080,6 +1153,7 @@ impl<'a> PipelineChecker<'a> {
         let stage = (|| {
             Some(ir::Stage {
                 name,
+                span: decl.name.span,
                 line: self.sources.location(decl.span).line,
                 image: image?,
                 command: command?,
@@ -1248,7 +1322,10 @@ impl<'a> PipelineChecker<'a> {
                             .error(
                                 Code::BadShardArgs,
                                 *span,
-                                format!("`range` takes 2 or 3 arguments, got {}", args.len()),
+                                format!(
+                                    "`range` takes 2 or 3 arguments, got {}",
+                                    plural(args.len(), "argument")
+                                ),
                             )
                             .label("range(start, end) or range(start, end, step)")
                             .emit();
@@ -1257,11 +1334,11 @@ impl<'a> PipelineChecker<'a> {
                     // Items are computed by awk in the wrapper, in doubles:
                     // keep them exact and printable as integers everywhere.
                     let limit = i64::from(i32::MAX);
-                    let start = self.eval.int(&args[0], -limit, limit);
-                    let end = self.eval.int(&args[1], -limit, limit);
+                    let start = self.eval.int(&args[0], "range start", -limit, limit);
+                    let end = self.eval.int(&args[1], "range end", -limit, limit);
                     let step = match args.get(2) {
                         Some(s) => {
-                            let step = self.eval.int(s, -limit, limit)?;
+                            let step = self.eval.int(s, "range step", -limit, limit)?;
                             if step == 0 {
                                 self.eval
                                     .error(Code::BadShardArgs, s.span(), "a range step cannot be 0")
@@ -1273,11 +1350,21 @@ impl<'a> PipelineChecker<'a> {
                         }
                         None => 1,
                     };
-                    Some(ItemSource::Range {
-                        start: start?,
-                        end: end?,
-                        step,
-                    })
+                    let (start, end) = (start?, end?);
+                    let empty = if step > 0 { start >= end } else { start <= end };
+                    if empty {
+                        self.eval
+                            .error(Code::BadShardArgs, *span, format!("this range has no items: range({start}, {end}, {step})"))
+                            .label("empty")
+                            .help(if step > 0 {
+                                "the end is exclusive and must be above the start; count down with a negative step: range(10, 0, -1)"
+                            } else {
+                                "with a negative step the end must be below the start"
+                            })
+                            .emit();
+                        return None;
+                    }
+                    Some(ItemSource::Range { start, end, step })
                 }
                 "lines" | "files" => {
                     if args.len() != 1 {
@@ -1285,7 +1372,11 @@ impl<'a> PipelineChecker<'a> {
                             .error(
                                 Code::BadShardArgs,
                                 *span,
-                                format!("`{}` takes one argument, got {}", name.name, args.len()),
+                                format!(
+                                    "`{}` takes one argument, got {}",
+                                    name.name,
+                                    plural(args.len(), "argument")
+                                ),
                             )
                             .label(if name.name == "lines" {
                                 "lines(\"/data/items.txt\")"
@@ -1423,8 +1514,8 @@ impl<'a> PipelineChecker<'a> {
                                 Code::WrongType,
                                 *span,
                                 format!(
-                                    "`{kind}` takes a name and a key, got {} arguments",
-                                    args.len()
+                                    "`{kind}` takes a name and a key, got {}",
+                                    plural(args.len(), "argument")
                                 ),
                             )
                             .label(format!("{kind}(\"name\", \"key\")"))
@@ -1558,7 +1649,9 @@ impl<'a> PipelineChecker<'a> {
                 toleration_seconds: None,
             };
             let mut ok = true;
+            let mut spans: BTreeMap<String, Span> = BTreeMap::new();
             for (key, f) in self.unique_fields(&fields, TOLERATION_FIELDS, "toleration") {
+                spans.insert(key.clone(), f.span);
                 let v = &f.value;
                 match key.as_str() {
                     "key" => match self.eval.string(v) {
@@ -1584,14 +1677,14 @@ impl<'a> PipelineChecker<'a> {
                             "effect",
                         )
                     }
-                    _ => t.toleration_seconds = self.eval.int(v, 0, i64::MAX),
+                    _ => t.toleration_seconds = self.eval.int(v, "seconds", 0, i64::MAX),
                 }
             }
             if t.operator.as_deref() == Some("Exists") && t.value.is_some() {
                 self.eval
                     .error(
                         Code::WrongType,
-                        item.span(),
+                        spans.get("value").copied().unwrap_or(item.span()),
                         "a toleration with `operator = \"Exists\"` cannot have a `value`",
                     )
                     .help("remove `value`, or use `operator = \"Equal\"`")
@@ -1612,7 +1705,7 @@ impl<'a> PipelineChecker<'a> {
                 self.eval
                     .error(
                         Code::WrongType,
-                        item.span(),
+                        spans.get("seconds").copied().unwrap_or(item.span()),
                         "`seconds` only applies with `effect = \"NoExecute\"`",
                     )
                     .emit();
@@ -1686,7 +1779,7 @@ impl<'a> PipelineChecker<'a> {
                     }
                 }
                 "gpu" => {
-                    if let Some(n) = self.eval.int(value, 0, 1024) {
+                    if let Some(n) = self.eval.int(value, "gpu", 0, 1024) {
                         r.gpu = u32::try_from(n).unwrap_or(0);
                     }
                 }
@@ -1765,17 +1858,18 @@ impl<'a> PipelineChecker<'a> {
             }
         }
         if r.gpu == 0
-            && let Some(span) = gpu_model_span {
-                self.eval
-                    .error(
-                        Code::WrongType,
-                        span,
-                        "`gpu_model` is set but the stage requests no GPU",
-                    )
-                    .label("selects GPU nodes for nothing")
-                    .help("add `gpu = 1` (or more) to resources")
-                    .emit();
-            }
+            && let Some(span) = gpu_model_span
+        {
+            self.eval
+                .error(
+                    Code::WrongType,
+                    span,
+                    "`gpu_model` is set but the stage requests no GPU",
+                )
+                .label("selects GPU nodes for nothing")
+                .help("add `gpu = 1` (or more) to resources")
+                .emit();
+        }
         r
     }
 
@@ -1786,20 +1880,20 @@ impl<'a> PipelineChecker<'a> {
                 && let Some((_, other)) = stages
                     .iter()
                     .find(|(o, _)| o.name == base && o.reduce.is_some())
-                {
-                    self.eval
-                        .error(
-                            Code::Duplicate,
-                            spans.name,
-                            format!(
-                                "stage `{}` has the name of the reduce step of stage `{base}`",
-                                s.name
-                            ),
-                        )
-                        .secondary(other.reduce.unwrap_or(other.name), "that reduce step")
-                        .help("rename the stage")
-                        .emit();
-                }
+            {
+                self.eval
+                    .error(
+                        Code::Duplicate,
+                        spans.name,
+                        format!(
+                            "stage `{}` has the name of the reduce step of stage `{base}`",
+                            s.name
+                        ),
+                    )
+                    .secondary(other.reduce.unwrap_or(other.name), "that reduce step")
+                    .help("rename the stage")
+                    .emit();
+            }
         }
     }
 
@@ -1937,6 +2031,20 @@ impl<'a> PipelineChecker<'a> {
             }
         }
         b.emit();
+    }
+}
+
+/// True when one path is the other or lies below it.
+fn overlaps(a: &str, b: &str) -> bool {
+    let (a, b) = (a.trim_end_matches('/'), b.trim_end_matches('/'));
+    a == b || a.starts_with(&format!("{b}/")) || b.starts_with(&format!("{a}/"))
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
     }
 }
 

@@ -168,6 +168,9 @@ pub(crate) fn dns1123_subdomain(name: &str) -> Result<(), String> {
             name.len()
         ));
     }
+    if !name.contains('.') {
+        return dns1123_label(name);
+    }
     for part in name.split('.') {
         dns1123_label(part).map_err(|e| {
             if part.is_empty() {

@@ -225,12 +225,20 @@ pub(crate) fn parse_sets(sets: &[String]) -> Result<Options, String> {
     Ok(options)
 }
 
-/// Checks files, prints diagnostics; returns the exit code and the result.
+/// The result of compiling the files named on the command line.
+pub(crate) struct Compiled {
+    pub checked: check::Checked,
+    /// Present when there was no error.
+    pub output: Option<emit::Output>,
+}
+
+/// Compiles files and prints their diagnostics; returns the exit code and,
+/// unless the arguments were unusable, the result.
 pub(crate) fn check_files(
     files: &[PathBuf],
     sets: &[String],
     style: render::Style,
-) -> (ExitCode, Option<check::Checked>) {
+) -> (ExitCode, Option<Compiled>) {
     let options = match parse_sets(sets) {
         Ok(o) => o,
         Err(e) => {
@@ -239,7 +247,7 @@ pub(crate) fn check_files(
         }
     };
     let roots: Vec<String> = files.iter().map(|f| display_name(f)).collect();
-    let checked = check::check(&roots, &mut FsLoader, &options);
+    let (checked, output) = crate::compile(&roots, &mut FsLoader, &options);
     let mut err = std::io::stderr().lock();
     let _ =
         err.write_all(render::render_all(&checked.sources, &checked.diagnostics, style).as_bytes());
@@ -254,12 +262,12 @@ pub(crate) fn check_files(
             let _ = writeln!(err, "For more about a code, run `vcp explain {first}`.");
         }
     }
-    let code = if checked.has_errors() {
-        ExitCode::from(1)
-    } else {
+    let code = if output.is_some() {
         ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     };
-    (code, Some(checked))
+    (code, Some(Compiled { checked, output }))
 }
 
 fn plural_files(n: usize) -> String {
@@ -271,11 +279,17 @@ fn plural_files(n: usize) -> String {
 }
 
 fn build(files: &[PathBuf], out_dir: &Path, sets: &[String], style: render::Style) -> ExitCode {
-    let (code, checked) = check_files(files, sets, style);
-    let Some(build) = checked.and_then(|c| c.build) else {
+    let (code, compiled) = check_files(files, sets, style);
+    let Some(Compiled {
+        checked,
+        output: Some(output),
+    }) = compiled
+    else {
         return code;
     };
-    let output = emit::emit(&build);
+    let Some(build) = checked.build else {
+        return code;
+    };
     match output::write(out_dir, &output) {
         Ok(report) => {
             eprintln!(

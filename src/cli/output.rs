@@ -197,9 +197,10 @@ fn stale_files(dir: &Path, output: &Output) -> io::Result<Vec<String>> {
     walk(dir, dir, &mut |rel, path| {
         if !output.files.contains_key(rel)
             && let Ok(text) = fs::read_to_string(path)
-                && emit::is_generated(&text) {
-                    stale.push(rel.to_string());
-                }
+            && emit::is_generated(&text)
+        {
+            stale.push(rel.to_string());
+        }
     })?;
     stale.sort();
     Ok(stale)
@@ -213,9 +214,10 @@ fn walk(root: &Path, dir: &Path, f: &mut dyn FnMut(&str, &Path)) -> io::Result<(
         if kind.is_dir() {
             walk(root, &path, f)?;
         } else if kind.is_file()
-            && let Ok(rel) = path.strip_prefix(root) {
-                f(&rel.to_string_lossy(), &path);
-            }
+            && let Ok(rel) = path.strip_prefix(root)
+        {
+            f(&rel.to_string_lossy(), &path);
+        }
     }
     Ok(())
 }

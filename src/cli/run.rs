@@ -2,7 +2,10 @@
 
 use super::{check_files, render};
 use crate::emit;
-use crate::run::{self as runner, Outcome, PlainReporter, Reporter, RunDir, RunOptions, RunSettings, TerminalReporter};
+use crate::run::{
+    self as runner, Outcome, PlainReporter, Reporter, RunDir, RunOptions, RunSettings,
+    TerminalReporter,
+};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -37,15 +40,25 @@ pub(super) fn run(args: Args, style: render::Style) -> ExitCode {
             let dir = RunDir::new(&root, id);
             let settings = match dir.load() {
                 Ok(s) => s,
-                Err(e) => return usage(&format!("cannot resume run `{id}`: {e} (runs are in {RUNS}/)")),
+                Err(e) => {
+                    return usage(&format!(
+                        "cannot resume run `{id}`: {e} (runs are in {RUNS}/)"
+                    ));
+                }
             };
             if !args.sets.is_empty() || !args.mounts.is_empty() || args.pipeline.is_some() {
-                return usage("--resume repeats the run's own --set, --mount and --pipeline; do not give them again");
+                return usage(
+                    "--resume repeats the run's own --set, --mount and --pipeline; do not give them again",
+                );
             }
-            if let Some(file) = &args.file {
-                if super::display_name(file) != settings.file {
-                    return usage(&format!("run `{id}` ran {}, not {}", settings.file, file.display()));
-                }
+            if let Some(file) = &args.file
+                && super::display_name(file) != settings.file
+            {
+                return usage(&format!(
+                    "run `{id}` ran {}, not {}",
+                    settings.file,
+                    file.display()
+                ));
             }
             (dir, settings)
         }
@@ -76,9 +89,13 @@ pub(super) fn run(args: Args, style: render::Style) -> ExitCode {
         }
     };
 
-    let set_args: Vec<String> = settings.sets.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let (code, checked) = check_files(&[PathBuf::from(&settings.file)], &set_args, style);
-    let Some(build) = checked.and_then(|c| c.build) else {
+    let set_args: Vec<String> = settings
+        .sets
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let (code, compiled) = check_files(&[PathBuf::from(&settings.file)], &set_args, style);
+    let Some(build) = compiled.and_then(|c| c.checked.build) else {
         return code;
     };
     let pipeline = if settings.pipeline.is_empty() {
@@ -86,50 +103,82 @@ pub(super) fn run(args: Args, style: render::Style) -> ExitCode {
             [one] => one,
             many => {
                 let names: Vec<&str> = many.iter().map(|p| p.name.as_str()).collect();
-                return usage(&format!("{} has several pipelines ({}); choose one with --pipeline", settings.file, names.join(", ")));
+                return usage(&format!(
+                    "{} has several pipelines ({}); choose one with --pipeline",
+                    settings.file,
+                    names.join(", ")
+                ));
             }
         }
     } else {
         match build.pipelines.iter().find(|p| p.name == settings.pipeline) {
             Some(p) => p,
-            None => return usage(&format!("{} has no pipeline `{}`", settings.file, settings.pipeline)),
+            None => {
+                return usage(&format!(
+                    "{} has no pipeline `{}`",
+                    settings.file, settings.pipeline
+                ));
+            }
         }
     };
-    if let Some(stage) = &settings.stage {
-        if pipeline.stage(stage).is_none() {
-            let names: Vec<&str> = pipeline.stages.iter().map(|s| s.name.as_str()).collect();
-            return usage(&format!("pipeline `{}` has no stage `{stage}` (stages: {})", pipeline.name, names.join(", ")));
-        }
+    if let Some(stage) = &settings.stage
+        && pipeline.stage(stage).is_none()
+    {
+        let names: Vec<&str> = pipeline.stages.iter().map(|s| s.name.as_str()).collect();
+        return usage(&format!(
+            "pipeline `{}` has no stage `{stage}` (stages: {})",
+            pipeline.name,
+            names.join(", ")
+        ));
     }
     for name in settings.mounts.keys() {
         if !pipeline.volumes.iter().any(|v| &v.name == name) {
-            return usage(&format!("`--mount {name}=...`: pipeline `{}` has no volume `{name}`", pipeline.name));
+            return usage(&format!(
+                "`--mount {name}=...`: pipeline `{}` has no volume `{name}`",
+                pipeline.name
+            ));
         }
     }
     let mut settings = settings;
     settings.pipeline = pipeline.name.clone();
-    if args.resume.is_none() {
-        if let Err(e) = dir.save(&settings) {
-            eprintln!("error: cannot create the run directory {}: {e}", dir.path().display());
-            return ExitCode::from(1);
-        }
+    if args.resume.is_none()
+        && let Err(e) = dir.save(&settings)
+    {
+        eprintln!(
+            "error: cannot create the run directory {}: {e}",
+            dir.path().display()
+        );
+        return ExitCode::from(1);
     }
 
     let scripts: BTreeMap<String, String> = emit::pipeline_files(pipeline)
         .into_iter()
-        .filter_map(|(path, text)| path.strip_prefix("scripts/").map(|name| (name.to_string(), text)))
+        .filter_map(|(path, text)| {
+            path.strip_prefix("scripts/")
+                .map(|name| (name.to_string(), text))
+        })
         .collect();
     let options = RunOptions {
         dir: dir.clone(),
         stage: settings.stage.clone(),
-        mounts: settings.mounts.iter().map(|(k, v)| (k.clone(), PathBuf::from(v))).collect(),
-        base_dir: Path::new(&settings.file).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+        mounts: settings
+            .mounts
+            .iter()
+            .map(|(k, v)| (k.clone(), PathBuf::from(v)))
+            .collect(),
+        base_dir: Path::new(&settings.file)
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
         max_procs: args.max_procs.map(|n| n as usize),
         follow: args.follow,
     };
 
     let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+    for signal in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
         if let Err(e) = signal_hook::flag::register(signal, Arc::clone(&stop)) {
             eprintln!("error: cannot handle signals: {e}");
             return ExitCode::from(1);
@@ -140,7 +189,11 @@ pub(super) fn run(args: Args, style: render::Style) -> ExitCode {
     } else {
         Box::new(PlainReporter::new())
     };
-    let verb = if args.resume.is_some() { "resuming" } else { "starting" };
+    let verb = if args.resume.is_some() {
+        "resuming"
+    } else {
+        "starting"
+    };
     reporter.event(&format!(
         "{verb} run {} of pipeline `{}` ({} stages); logs in {RUNS}/{}/",
         dir.id,
@@ -158,11 +211,18 @@ pub(super) fn run(args: Args, style: render::Style) -> ExitCode {
     let logs = shown.display();
     match outcome {
         Ok(Outcome::Succeeded) => {
-            eprintln!("run {} succeeded in {:.1}s; logs in {logs}/", dir.id, started.elapsed().as_secs_f64());
+            eprintln!(
+                "run {} succeeded in {:.1}s; logs in {logs}/",
+                dir.id,
+                started.elapsed().as_secs_f64()
+            );
             ExitCode::SUCCESS
         }
         Ok(Outcome::Interrupted) => {
-            eprintln!("run {} interrupted; every process was stopped; logs in {logs}/", dir.id);
+            eprintln!(
+                "run {} interrupted; every process was stopped; logs in {logs}/",
+                dir.id
+            );
             eprintln!("continue it with: vcp run --resume {}", dir.id);
             ExitCode::from(130)
         }
@@ -171,7 +231,10 @@ pub(super) fn run(args: Args, style: render::Style) -> ExitCode {
                 Some(r) => format!("worker {r}"),
                 None => "the reduce step".to_string(),
             };
-            eprintln!("run {} failed: stage `{}`, {who}, {}", dir.id, f.stage, f.exit);
+            eprintln!(
+                "run {} failed: stage `{}`, {who}, {}",
+                dir.id, f.stage, f.exit
+            );
             for (index, item, status) in f.items.iter().take(5) {
                 eprintln!("  failed item {index} ({item}): exit status {status}");
             }
@@ -182,11 +245,17 @@ pub(super) fn run(args: Args, style: render::Style) -> ExitCode {
             for line in &f.last_lines {
                 eprintln!("  | {line}");
             }
-            eprintln!("the other workers were stopped; continue with: vcp run --resume {}", dir.id);
+            eprintln!(
+                "the other workers were stopped; continue with: vcp run --resume {}",
+                dir.id
+            );
             ExitCode::from(1)
         }
         Err(e) => {
-            eprintln!("error: run {} could not go on: {e}; logs in {logs}/", dir.id);
+            eprintln!(
+                "error: run {} could not go on: {e}; logs in {logs}/",
+                dir.id
+            );
             ExitCode::from(1)
         }
     }

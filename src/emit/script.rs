@@ -13,12 +13,16 @@ use std::sync::OnceLock;
 const TEMPLATES: &[(&str, &str)] = &[
     ("worker.sh.j2", include_str!("templates/worker.sh.j2")),
     ("reduce.sh.j2", include_str!("templates/reduce.sh.j2")),
+    ("lib.sh.j2", include_str!("templates/lib.sh.j2")),
 ];
+
+/// The file name of the shared library every stage script sources.
+pub const LIB_NAME: &str = "vcp-lib.sh";
 
 /// The POSIX sh + awk implementation of item sources and shard strategies,
 /// pasted verbatim into every worker script (not a template: shell code is
 /// full of `{#`).
-pub const SHARD_FUNCTIONS: &str = include_str!("/tmp/shard-tmp.sh");
+pub const SHARD_FUNCTIONS: &str = include_str!("templates/shard.sh");
 
 fn environment() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
@@ -235,12 +239,26 @@ pub fn render(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> String {
         parallel => stage.parallel,
         retries => stage.retries,
         per_item => stage.per_item(),
+        per_item_flag => u8::from(stage.per_item()),
+        strategy => stage.shard.as_ref().map_or("", |s| s.strategy.as_str()),
         params => params_value(pipeline),
         command => command_value(command),
         shard => shard_value(pipeline, stage),
         volumes => volumes_value(pipeline),
+    };
+    render_template(template, ctx)
+}
+
+/// `vcp-lib.sh`: the logic shared by every stage script of a pipeline.
+pub fn render_lib(pipeline: &Pipeline) -> String {
+    let ctx = minijinja::context! {
+        source => pipeline.source.as_str(),
         shard_functions => Value::from_safe_string(SHARD_FUNCTIONS.trim_end().to_string()),
     };
+    render_template("lib.sh.j2", ctx)
+}
+
+fn render_template(template: &str, ctx: Value) -> String {
     let rendered = environment()
         .get_template(template)
         .and_then(|t| t.render(ctx));

@@ -190,11 +190,22 @@ fn pod_template(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> core::PodT
         read_only: Some(true),
         ..core::VolumeMount::default()
     }];
+    // The shared library and the stage's scripts, side by side in /vcp.
+    let projection = |name: String| core::VolumeProjection {
+        config_map: Some(core::ConfigMapProjection {
+            name,
+            ..core::ConfigMapProjection::default()
+        }),
+        ..core::VolumeProjection::default()
+    };
     let mut volumes = vec![core::Volume {
         name: "vcp-scripts".into(),
-        config_map: Some(core::ConfigMapVolumeSource {
-            name: pipeline.scripts_config_map(),
-            ..core::ConfigMapVolumeSource::default()
+        projected: Some(core::ProjectedVolumeSource {
+            sources: Some(vec![
+                projection(pipeline.lib_config_map()),
+                projection(pipeline.stage_config_map(stage)),
+            ]),
+            ..core::ProjectedVolumeSource::default()
         }),
         ..core::Volume::default()
     }];
@@ -396,19 +407,22 @@ pub fn job_flow(pipeline: &Pipeline) -> JobFlow {
     }
 }
 
-/// The ConfigMap carrying every wrapper script of the pipeline.
+/// A ConfigMap carrying wrapper scripts: `component` is `scripts` for the
+/// shared library, the stage name otherwise.
 pub fn scripts_config_map(
     pipeline: &Pipeline,
-    scripts: &BTreeMap<String, String>,
+    name: String,
+    line: usize,
+    scripts: BTreeMap<String, String>,
 ) -> core::ConfigMap {
     core::ConfigMap {
         metadata: meta(
-            pipeline.scripts_config_map(),
+            name,
             pipeline,
             labels(pipeline, &pipeline.name, Some("scripts"), &pipeline.labels),
-            annotations(pipeline, pipeline.line, &BTreeMap::new()),
+            annotations(pipeline, line, &BTreeMap::new()),
         ),
-        data: Some(scripts.clone()),
+        data: Some(scripts),
         ..core::ConfigMap::default()
     }
 }

@@ -19,6 +19,7 @@ pub use state::{RunDir, RunSettings, new_run_id};
 
 use crate::ir::{self, EnvValue, JobKind, Pipeline, Stage};
 use nix::sys::signal::{Signal, killpg};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fs::{self, File};
@@ -126,7 +127,14 @@ struct Runner<'a> {
 }
 
 impl<'a> Runner<'a> {
-    fn new(pipeline: &'a Pipeline, scripts: &BTreeMap<String, String>, options: &'a RunOptions) -> io::Result<Runner<'a>> {
+    fn new(
+        pipeline: &'a Pipeline,
+        scripts: &BTreeMap<String, String>,
+        options: &'a RunOptions,
+    ) -> io::Result<Runner<'a>> {
+        // Processes a worker leaves behind (its parent died) become ours, not
+        // init's: stop_all can then wait for every one of them.
+        let _ = nix::sys::prctl::set_child_subreaper(true);
         let dir = &options.dir;
         fs::create_dir_all(dir.scripts())?;
         for (name, text) in scripts {
@@ -149,7 +157,11 @@ impl<'a> Runner<'a> {
                 let skipped = options.stage.as_ref().is_some_and(|only| *only != s.name);
                 let done = dir.stage_done(&s.name).exists();
                 StageState {
-                    phase: if skipped || done { Phase::Done } else { Phase::Waiting },
+                    phase: if skipped || done {
+                        Phase::Done
+                    } else {
+                        Phase::Waiting
+                    },
                     queued: VecDeque::new(),
                     done: BTreeSet::new(),
                     attempts: BTreeMap::new(),
@@ -229,7 +241,8 @@ impl<'a> Runner<'a> {
         let mut i = 0;
         while i < self.running.len() {
             let timeout = self.pipeline.stages[self.running[i].stage].timeout;
-            let timed_out = timeout.is_some_and(|t| self.running[i].started.elapsed() > Duration::from_secs(t));
+            let timed_out =
+                timeout.is_some_and(|t| self.running[i].started.elapsed() > Duration::from_secs(t));
             if timed_out {
                 self.kill(self.running[i].child.id());
             }
@@ -248,7 +261,10 @@ impl<'a> Runner<'a> {
                     Some(rank) => {
                         state.done.insert(rank);
                         if state.done.len() == stage.workers as usize {
-                            reporter.event(&format!("{}: all {} workers succeeded", stage.name, stage.workers));
+                            reporter.event(&format!(
+                                "{}: all {} workers succeeded",
+                                stage.name, stage.workers
+                            ));
                             if stage.reduce.is_some() {
                                 state.phase = Phase::Reducing;
                                 self.start_reduce(proc.stage, reporter)?;
@@ -265,7 +281,10 @@ impl<'a> Runner<'a> {
                 continue;
             }
             let exit = if timed_out {
-                format!("timed out after {}", ir::format_duration(timeout.unwrap_or(0)))
+                format!(
+                    "timed out after {}",
+                    ir::format_duration(timeout.unwrap_or(0))
+                )
             } else {
                 describe_status(status)
             };
@@ -306,7 +325,9 @@ impl<'a> Runner<'a> {
         let s = &self.pipeline.stages[stage];
         self.stages[stage].phase = Phase::Done;
         File::create(self.options.dir.stage_done(&s.name))?;
-        let took = self.stages[stage].started.map_or(0.0, |t| t.elapsed().as_secs_f64());
+        let took = self.stages[stage]
+            .started
+            .map_or(0.0, |t| t.elapsed().as_secs_f64());
         reporter.event(&format!("{}: completed in {took:.1}s", s.name));
         Ok(())
     }
@@ -345,7 +366,10 @@ impl<'a> Runner<'a> {
             } else {
                 String::new()
             };
-            reporter.event(&format!("{}: starting {} workers{resumed}", stage.name, stage.workers));
+            reporter.event(&format!(
+                "{}: starting {} workers{resumed}",
+                stage.name, stage.workers
+            ));
         }
         let limit = self.options.max_procs.unwrap_or(usize::MAX);
         for i in 0..self.stages.len() {
@@ -379,15 +403,35 @@ impl<'a> Runner<'a> {
             .max_by_key(|v| v.mount.len())
             .and_then(|v| {
                 let rest = path[v.mount.trim_end_matches('/').len()..].trim_start_matches('/');
-                self.volumes.get(&v.name).map(|d| if rest.is_empty() { d.clone() } else { d.join(rest) })
+                self.volumes.get(&v.name).map(|d| {
+                    if rest.is_empty() {
+                        d.clone()
+                    } else {
+                        d.join(rest)
+                    }
+                })
             })
     }
 
-    fn command(&self, stage: &Stage, kind: JobKind, rank: Option<u32>, log: &Path) -> io::Result<Command> {
-        let script = self.options.dir.scripts().join(ir::script_name(stage, kind));
+    fn command(
+        &self,
+        stage: &Stage,
+        kind: JobKind,
+        rank: Option<u32>,
+        log: &Path,
+    ) -> io::Result<Command> {
+        let script = self
+            .options
+            .dir
+            .scripts()
+            .join(ir::script_name(stage, kind));
         let work = self.work_dir(stage, rank);
         fs::create_dir_all(&work)?;
-        let cwd = match stage.working_dir.as_deref().and_then(|w| self.local_path(w)) {
+        let cwd = match stage
+            .working_dir
+            .as_deref()
+            .and_then(|w| self.local_path(w))
+        {
             Some(dir) => dir,
             None => {
                 let dir = self.options.dir.path().join("work").join(&stage.name);
@@ -398,7 +442,11 @@ impl<'a> Runner<'a> {
         if !cwd.is_dir() {
             return Err(io::Error::new(
                 io::ErrorKind::NotFound,
-                format!("working directory {} of stage {} does not exist", cwd.display(), stage.name),
+                format!(
+                    "working directory {} of stage {} does not exist",
+                    cwd.display(),
+                    stage.name
+                ),
             ));
         }
         let log_file = File::create(log)?;
@@ -413,7 +461,10 @@ impl<'a> Runner<'a> {
         // Nothing from the caller's environment may pose as Volcano's.
         for (key, _) in std::env::vars_os() {
             let k = key.to_string_lossy();
-            if k == "RANK" || k == "WORLD_SIZE" || ["VC_", "VK_", "VCP_"].iter().any(|p| k.starts_with(p)) {
+            if k == "RANK"
+                || k == "WORLD_SIZE"
+                || ["VC_", "VK_", "VCP_"].iter().any(|p| k.starts_with(p))
+            {
                 cmd.env_remove(&key);
             }
         }
@@ -492,14 +543,16 @@ impl<'a> Runner<'a> {
     }
 
     /// Stops every process group the run started: SIGTERM, then SIGKILL to
-    /// whatever is left after the grace period.
+    /// whatever is left after the grace period; then reaps every process
+    /// that ended up ours, so that none outlives the run.
     fn stop_all(&mut self) {
         for &g in &self.groups {
             let _ = killpg(Pid::from_raw(g), Signal::SIGTERM);
         }
         let deadline = Instant::now() + GRACE;
         while !self.running.is_empty() && Instant::now() < deadline {
-            self.running.retain_mut(|p| !matches!(p.child.try_wait(), Ok(Some(_))));
+            self.running
+                .retain_mut(|p| !matches!(p.child.try_wait(), Ok(Some(_))));
             std::thread::sleep(TICK);
         }
         for &g in &self.groups {
@@ -509,6 +562,23 @@ impl<'a> Runner<'a> {
             let _ = p.child.wait();
         }
         self.running.clear();
+        let deadline = Instant::now() + GRACE;
+        loop {
+            match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::StillAlive) => {
+                    if Instant::now() > deadline {
+                        break;
+                    }
+                    for &g in &self.groups {
+                        let _ = killpg(Pid::from_raw(g), Signal::SIGKILL);
+                    }
+                    std::thread::sleep(TICK);
+                }
+                Ok(_) => {}
+                // ECHILD: no child of ours is left.
+                Err(_) => break,
+            }
+        }
     }
 
     fn follow(&mut self, reporter: &mut dyn Reporter) {
@@ -520,7 +590,9 @@ impl<'a> Runner<'a> {
     /// Mirrors the complete lines a process added to its log since last time.
     fn follow_one(&mut self, i: usize, reporter: &mut dyn Reporter) {
         let p = &mut self.running[i];
-        let Ok(mut f) = File::open(&p.log) else { return };
+        let Ok(mut f) = File::open(&p.log) else {
+            return;
+        };
         if f.seek(SeekFrom::Start(p.followed)).is_err() {
             return;
         }
@@ -528,7 +600,9 @@ impl<'a> Runner<'a> {
         if f.read_to_end(&mut buf).is_err() {
             return;
         }
-        let Some(end) = buf.iter().rposition(|b| *b == b'\n') else { return };
+        let Some(end) = buf.iter().rposition(|b| *b == b'\n') else {
+            return;
+        };
         for line in String::from_utf8_lossy(&buf[..end]).lines() {
             reporter.log_line(line);
         }
@@ -542,7 +616,11 @@ impl<'a> Runner<'a> {
             if state.started.is_none() {
                 continue;
             }
-            let running = self.running.iter().filter(|p| p.stage == i && p.rank.is_some()).count();
+            let running = self
+                .running
+                .iter()
+                .filter(|p| p.stage == i && p.rank.is_some())
+                .count();
             let mut total = Some(0u64);
             for rank in 0..stage.workers {
                 let count = fs::read_to_string(self.work_dir(stage, Some(rank)).join("count"))
@@ -550,7 +628,8 @@ impl<'a> Runner<'a> {
                     .and_then(|c| c.trim().parse::<u64>().ok());
                 total = total.zip(count).map(|(a, b)| a + b);
             }
-            let done_now = fs::metadata(self.options.dir.state(&stage.name).join("progress")).map_or(0, |m| m.len());
+            let done_now = fs::metadata(self.options.dir.state(&stage.name).join("progress"))
+                .map_or(0, |m| m.len());
             out.push(StageProgress {
                 name: stage.name.clone(),
                 workers: stage.workers,
@@ -558,7 +637,9 @@ impl<'a> Runner<'a> {
                 running: running as u32,
                 per_item: stage.per_item(),
                 items_done: state.done_before + done_now,
-                items_total: total.filter(|_| stage.per_item()).map(|t| t.max(state.done_before + done_now)),
+                items_total: total
+                    .filter(|_| stage.per_item())
+                    .map(|t| t.max(state.done_before + done_now)),
                 items_this_run: done_now,
                 elapsed: state.started.map_or(Duration::ZERO, |t| t.elapsed()),
                 reducing: state.phase == Phase::Reducing,
@@ -584,7 +665,9 @@ fn describe_status(status: std::process::ExitStatus) -> String {
 
 /// `index<TAB>status<TAB>item` lines the wrapper writes for failed items.
 fn failed_items(path: &Path) -> Vec<(String, String, String)> {
-    let Ok(text) = fs::read_to_string(path) else { return Vec::new() };
+    let Ok(text) = fs::read_to_string(path) else {
+        return Vec::new();
+    };
     text.lines()
         .filter_map(|l| {
             let mut parts = l.splitn(3, '\t');
@@ -597,8 +680,13 @@ fn failed_items(path: &Path) -> Vec<(String, String, String)> {
 }
 
 fn last_lines(path: &Path, n: usize) -> Vec<String> {
-    let Ok(bytes) = fs::read(path) else { return Vec::new() };
+    let Ok(bytes) = fs::read(path) else {
+        return Vec::new();
+    };
     let text = String::from_utf8_lossy(&bytes);
     let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].iter().map(|s| s.to_string()).collect()
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
 }

@@ -15,6 +15,9 @@ pub(super) struct Lowering<'a> {
     /// Set once an unclosed top-level block was reported: the junk lines after
     /// it are consequences, not separate mistakes.
     unclosed: bool,
+    /// Where the line after a field with a missing value starts: a junk line
+    /// there is that value, already reported.
+    value_on_next_line: Option<usize>,
 }
 
 impl<'a> Lowering<'a> {
@@ -24,6 +27,7 @@ impl<'a> Lowering<'a> {
             text,
             diags: Vec::new(),
             unclosed: false,
+            value_on_next_line: None,
         }
     }
 
@@ -95,7 +99,32 @@ impl<'a> Lowering<'a> {
             } else {
                 (junk_start, line)
             };
+        // A line that is only a value (`"python:3.12"`) right after a field
+        // whose value was missing is that value, already reported.
+        let looks_like_field = {
+            let t = line.trim_start();
+            let name_len = t
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+                .unwrap_or(t.len());
+            name_len > 0 && t[name_len..].trim_start().starts_with(['=', '{'])
+        };
+        if !looks_like_field
+            && self
+                .value_on_next_line
+                .is_some_and(|next| self.text[next..junk_start].trim().is_empty())
+        {
+            self.value_on_next_line = None;
+            return;
+        }
         let diag = explain_junk(self.file, self.text, start, line, top_level);
+        if diag
+            .help
+            .as_deref()
+            .is_some_and(|h| h.starts_with("the value must start"))
+        {
+            let end = pair.as_span().end();
+            self.value_on_next_line = self.text[end..].find('\n').map(|i| end + i + 1);
+        }
         if top_level && opens > closes {
             // Everything after an unclosed block spills to the top level.
             self.unclosed = true;
@@ -337,10 +366,16 @@ impl<'a> Lowering<'a> {
     }
 }
 
-/// The last `{` still open at the end of the text, scanning from `from`
-/// (strings and comments skipped): the block most likely missing its `}`.
+/// The `{` most likely missing its `}`, scanning from `from` (strings and
+/// comments skipped): a `}` that starts a line less indented than the line
+/// of the innermost open `{` closes an outer block, so that inner one is the
+/// culprit; otherwise the last `{` still open at the end.
 fn innermost_unclosed(text: &str, from: usize) -> Option<usize> {
-    let mut stack = Vec::new();
+    let indent_of = |pos: usize| {
+        let start = text[..pos].rfind('\n').map_or(0, |i| i + 1);
+        text[start..].len() - text[start..].trim_start_matches([' ', '\t']).len()
+    };
+    let mut stack: Vec<(usize, usize)> = Vec::new();
     let mut in_string = false;
     let mut escaped = false;
     let mut in_comment = false;
@@ -358,13 +393,21 @@ fn innermost_unclosed(text: &str, from: usize) -> Option<usize> {
             match b {
                 b'#' => in_comment = true,
                 b'"' => in_string = true,
-                b'{' => stack.push(i),
+                b'{' => stack.push((i, indent_of(i))),
                 b'}' => {
+                    let line_start = text[..i].rfind('\n').map_or(0, |j| j + 1);
+                    let leading = text[line_start..i].trim().is_empty();
+                    if let Some(&(open, indent)) = stack.last()
+                        && leading
+                        && indent > indent_of(i)
+                    {
+                        return Some(open);
+                    }
                     stack.pop();
                 }
                 _ => {}
             }
         }
     }
-    stack.last().copied()
+    stack.last().map(|&(open, _)| open)
 }

@@ -64,6 +64,36 @@ fn explain_junk(
     line: &str,
     top_level: bool,
 ) -> Diagnostic {
+    let trimmed = line.trim_end();
+    let whole = Span::new(file, offset, offset + trimmed.len());
+    let mut words = trimmed.split_whitespace();
+    let first = words.next().unwrap_or("");
+    let keyword = ["stage", "volume", "pipeline", "template", "param"].contains(&first);
+    // A declaration whose name is not a name: `stage 2-load {`.
+    if keyword
+        && let Some(name) = words
+            .next()
+            .filter(|n| !n.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_'))
+    {
+        let name = name.trim_end_matches(['{', ':']);
+        let at = offset + line.find(name).unwrap_or(0);
+        return Diagnostic::error(
+                Code::Syntax,
+                Span::new(file, at, at + name.len().max(1)),
+                format!("`{name}` is not a valid {first} name"),
+            )
+            .with_label("names start with a letter")
+            .with_help("names are letters, digits, `-` and `_`, starting with a letter: `load-2`, not `2-load`");
+    }
+    if top_level
+        && (keyword && first != "pipeline" && first != "template"
+            || VcpParser::parse(Rule::entry_line, line).is_ok())
+    {
+        let first_span = Span::new(file, offset, offset + first.len().max(1));
+        return Diagnostic::error(Code::Syntax, first_span, format!("`{first}` cannot appear outside a pipeline"))
+            .with_label("not inside any block")
+            .with_help("stages, volumes, params and fields go inside `pipeline <name> { ... }` (or `template <name> { ... }`)");
+    }
     let rule = if top_level {
         Rule::item_line
     } else {
@@ -71,17 +101,7 @@ fn explain_junk(
     };
     match VcpParser::parse(rule, line) {
         Err(err) => syntax_error(file, source, offset, &err),
-        // The line parses alone but not in place: only possible for a top-level
-        // entry such as a stray `stage` outside any pipeline.
-        Ok(_) => Diagnostic::error(
-            Code::Syntax,
-            Span::new(file, offset, offset + line.trim_end().len()),
-            if top_level {
-                "this belongs inside a `pipeline` or `template` block"
-            } else {
-                "this cannot appear here"
-            },
-        ),
+        Ok(_) => Diagnostic::error(Code::Syntax, whole, "this cannot appear here"),
     }
 }
 
@@ -97,6 +117,24 @@ fn syntax_error(
             InputLocation::Pos(p) => p,
             InputLocation::Span((s, _)) => s,
         };
+    let rest_of_line = source
+        .get(pos..)
+        .unwrap_or("")
+        .split('\n')
+        .next()
+        .unwrap_or("");
+    if rest_of_line.starts_with('"')
+        && !rest_of_line.starts_with("\"\"\"")
+        && !rest_of_line[1..].contains('"')
+    {
+        return Diagnostic::error(
+            Code::Syntax,
+            Span::new(file, pos, pos + rest_of_line.trim_end().len()),
+            "this string is not closed",
+        )
+        .with_label("no closing `\"` on this line")
+        .with_help("close it on the same line; for text over several lines use \"\"\"...\"\"\"");
+    }
     let found = describe_at(source, pos);
     let expected = match &err.variant {
         ErrorVariant::ParsingError { positives, .. } => expected_words(positives),

@@ -146,31 +146,34 @@ vcp__assign_block() {
 # CRC-32 (polynomial 04C11DB7, most significant bit first) over the item's
 # bytes, then over its length's bytes (least significant first), complemented.
 #
-# awk has no bitwise operators, so the CRC goes byte by byte through tables:
-# X[a*256 + b + 1] = (a xor b) + 1, and U3, U2, U1 fold "xor the next state
-# byte with a byte of the CRC table entry" into one lookup. The tables are
-# built with split() because mawk then stores them as plain arrays, ten times
-# faster to read than its hash tables. CRC state bytes are kept multiplied by
-# 256 so that state + byte is a key without further arithmetic. Sorted lists
-# (files(), most lines() files) share long prefixes with the previous item:
-# the state after each prefix is kept and reused.
+# awk has no bitwise operators, so the CRC goes byte by byte through lookup
+# tables of 65536 entries keyed (256 * i + b + 1), where i is the byte that
+# selects the CRC table entry and b a byte of the state: X gives the next i,
+# U3, U2, U1 and U0 the next state bytes (a state byte xor a byte of the
+# table entry). Speed matters (every worker hashes every item), hence:
+# - the tables are built with split(), which mawk stores as plain arrays, ten
+#   times faster to read than its hash tables; their rows are rows of the xor
+#   table, so building them is string concatenation, not 65536 computations;
+# - the state is kept in the form the next lookup needs as a key: a as 256 * a,
+#   b, c and d as byte + 1;
+# - sorted lists (files(), most lines() files) share long prefixes with the
+#   previous item, so the state after each prefix is kept and reused.
 vcp__assign_hash() {
   LC_ALL=C awk -v w="$1" -v r="$2" '
+    function xor8(x, y) {
+      return NX[int(x / 16) * 16 + int(y / 16)] * 16 + NX[(x % 16) * 16 + y % 16]
+    }
     BEGIN {
-      # Nibble xor by bits, then byte xor from nibbles.
-      for (a = 0; a < 16; a++) for (b = 0; b < 16; b++) {
-        x = 0; p = 1; aa = a; bb = b
+      # NX[x * 16 + y] = x xor y for nibbles, bit by bit.
+      for (x = 0; x < 16; x++) for (y = 0; y < 16; y++) {
+        v = 0; p = 1; xx = x; yy = y
         for (k = 0; k < 4; k++) {
-          if (aa % 2 != bb % 2) x += p
-          aa = int(aa / 2); bb = int(bb / 2); p *= 2
+          if (xx % 2 != yy % 2) v += p
+          xx = int(xx / 2); yy = int(yy / 2); p *= 2
         }
-        NX[a * 16 + b] = x
+        NX[x * 16 + y] = v
       }
-      for (a = 0; a < 256; a++) {
-        ah = int(a / 16) * 16; al = (a % 16) * 16
-        for (b = 0; b < 256; b++) XX[a * 256 + b] = NX[ah + int(b / 16)] * 16 + NX[al + b % 16]
-      }
-      # The CRC table, one array per byte of each entry (t3 most significant).
+      # The CRC table, one array per byte of each entry (C3 most significant).
       for (i = 0; i < 256; i++) {
         c3 = i; c2 = 0; c1 = 0; c0 = 0
         for (k = 0; k < 8; k++) {
@@ -178,33 +181,55 @@ vcp__assign_hash() {
           c3 = (c3 * 2) % 256 + int(c2 / 128); c2 = (c2 * 2) % 256 + int(c1 / 128)
           c1 = (c1 * 2) % 256 + int(c0 / 128); c0 = (c0 * 2) % 256
           if (top) {
-            c3 = XX[c3 * 256 + 4]; c2 = XX[c2 * 256 + 193]
-            c1 = XX[c1 * 256 + 29]; c0 = XX[c0 * 256 + 183]
+            c3 = xor8(c3, 4); c2 = xor8(c2, 193); c1 = xor8(c1, 29); c0 = xor8(c0, 183)
           }
         }
-        T3[i] = c3; T2[i] = c2; T1[i] = c1; T0[i + 1] = c0 * 256
+        C3[i] = c3; C2[i] = c2; C1[i] = c1; C0[i] = c0
       }
-      sx = ""; s3 = ""; s2 = ""; s1 = ""
-      for (a = 0; a < 256; a++) {
-        rx = ""; r3 = ""; r2 = ""; r1 = ""
-        for (b = 0; b < 256; b++) {
-          rx = rx " " (XX[a * 256 + b] + 1)
-          r3 = r3 " " XX[a * 256 + T3[b]] * 256
-          r2 = r2 " " XX[a * 256 + T2[b]] * 256
-          r1 = r1 " " XX[a * 256 + T1[b]] * 256
+      # Rows of the xor table as split() input: ROWS[t] lists 256 * (t xor b)
+      # and ROW1[t] lists (t xor b) + 1, for b from 0 to 255. Built from blocks
+      # of 16 numbers: the high nibble of t xor b picks the block.
+      for (h = 0; h < 16; h++) for (l = 0; l < 16; l++) {
+        bs = ""; b1 = ""
+        for (k = 0; k < 16; k++) {
+          v = h * 16 + NX[l * 16 + k]
+          bs = bs " " v * 256; b1 = b1 " " (v + 1)
         }
-        sx = sx rx; s3 = s3 r3; s2 = s2 r2; s1 = s1 r1
+        BLOCKS[h * 16 + l] = bs; BLOCK1[h * 16 + l] = b1
+      }
+      for (t = 0; t < 256; t++) {
+        th = int(t / 16) * 16; tl = t % 16; rs = ""; r1 = ""
+        for (h = 0; h < 16; h++) {
+          k = NX[th + h] * 16 + tl
+          rs = rs BLOCKS[k]; r1 = r1 BLOCK1[k]
+        }
+        ROWS[t] = rs; ROW1[t] = r1
+      }
+      zeros = ""
+      for (k = 1; k < 256; k++) zeros = zeros " 0"
+      # Concatenated 16 rows at a time: appending row by row would copy
+      # megabytes.
+      sx = ""; s3 = ""; s2 = ""; s1 = ""; s0 = ""
+      for (h = 0; h < 256; h += 16) {
+        gx = ""; g3 = ""; g2 = ""; g1 = ""; g0 = ""
+        for (i = h; i < h + 16; i++) {
+          gx = gx ROWS[i]; g3 = g3 ROWS[C3[i]]; g2 = g2 ROW1[C2[i]]; g1 = g1 ROW1[C1[i]]
+          g0 = g0 " " (C0[i] + 1) zeros
+        }
+        sx = sx gx; s3 = s3 g3; s2 = s2 g2; s1 = s1 g1; s0 = s0 g0
       }
       split(sx, X, " "); split(s3, U3, " "); split(s2, U2, " "); split(s1, U1, " ")
-      sx = ""; s3 = ""; s2 = ""; s1 = ""
+      split(s0, U0, " ")
+      sx = ""; s3 = ""; s2 = ""; s1 = ""; s0 = ""
       # split() leaves strings; numbers spare a conversion at every lookup.
-      for (k = 1; k <= 65536; k++) { X[k] += 0; U3[k] += 0; U2[k] += 0; U1[k] += 0 }
+      for (k = 1; k <= 65536; k++) { X[k] += 0; U3[k] += 0; U2[k] += 0; U1[k] += 0; U0[k] += 0 }
       for (i = 0; i < 256; i++) ORD[sprintf("%c", i)] = i + 1
-      # SA[k + 1] .. SD[k + 1]: the state after the first k bytes of the previous item.
+      # SA[k + 1] .. SD[k + 1]: the state after the first k bytes of the
+      # previous item (preallocated by split() for items up to 256 bytes).
       z = "0"
       for (k = 1; k <= 256; k++) z = z " 0"
       split(z, SA, " "); split(z, SB, " "); split(z, SC, " "); split(z, SD, " ")
-      for (k = 1; k <= 257; k++) { SA[k] = 0; SB[k] = 0; SC[k] = 0; SD[k] = 0 }
+      for (k = 1; k <= 257; k++) { SA[k] = 0; SB[k] = 1; SC[k] = 1; SD[k] = 1 }
       prev = ""; plen = 0
       # cksum = 4294967295 - register, so compare the register with this.
       want = (4294967295 - r) % w
@@ -223,15 +248,15 @@ vcp__assign_hash() {
       a = SA[k]; b = SB[k]; c = SC[k]; d = SD[k]
       for (; k <= n; k++) {
         i = X[a + ORD[substr($0, k, 1)]]
-        a = U3[b + i]; b = U2[c + i]; c = U1[d + i]; d = T0[i]
+        a = U3[i + b]; b = U2[i + c]; c = U1[i + d]; d = U0[i + 1]
         SA[k + 1] = a; SB[k + 1] = b; SC[k + 1] = c; SD[k + 1] = d
       }
       prev = $0; plen = n
       for (len = n; len > 0; len = int(len / 256)) {
         i = X[a + len % 256 + 1]
-        a = U3[b + i]; b = U2[c + i]; c = U1[d + i]; d = T0[i]
+        a = U3[i + b]; b = U2[i + c]; c = U1[i + d]; d = U0[i + 1]
       }
-      if ((a * 65536 + b * 256 + c + d / 256) % w == want) print NR - 1 "\t" $0
+      if (((a + b - 1) * 65536 + (c - 1) * 256 + d - 1) % w == want) print NR - 1 "\t" $0
     }
   '
 }

@@ -5,11 +5,8 @@
 # It runs once, in its own Volcano job, which the JobFlow starts only after
 # every worker of the stage completed (`vcp run` does the same). It sees the
 # stage's world size, so that it knows how many worker results to expect.
-#
-# Exit status: 0 success, 1 the command failed, 2 the environment is wrong.
 
-# Functions called from a trap, and shard helpers a stage does not use, look
-# unreachable to shellcheck.
+# vcp_items and vcp_command are called from vcp-lib.sh.
 # shellcheck disable=SC2317
 
 set -u
@@ -18,68 +15,23 @@ umask 022
 VCP_PIPELINE='cube-volcano'
 VCP_STAGE='square'
 VCP_WORKERS=3
-VCP_RETRIES=2
+# `vcp run` restarts a failed reduce itself and sets VCP_RETRIES=0.
+VCP_RETRIES=${VCP_RETRIES:-2}
 export VCP_PIPELINE VCP_STAGE
+
 # Volume paths: the mount path in a pod; `vcp run` points them elsewhere.
 VCP_VOLUME_WORKSPACE=${VCP_VOLUME_WORKSPACE:-'/mnt'}
 VCP_VOLUME_RESULTS=${VCP_VOLUME_RESULTS:-'/results'}
 export VCP_VOLUME_WORKSPACE VCP_VOLUME_RESULTS
+
 # The command is shell code run by `sh -c`; its variables expand there.
 # shellcheck disable=SC2016
 VCP_COMMAND='python3 reduce.py'
 
-vcp_log() {
-  printf 'vcp: %s\n' "$*" >&2
-}
-
-# The reduce step is rank 0 of one; WORLD_SIZE is the stage's worker count.
-RANK=0
-WORLD_SIZE=$VCP_WORKERS
-VCP_REDUCE=1
-export RANK WORLD_SIZE VCP_REDUCE
-
-VCP_WORK_DIR=${VCP_WORK_DIR:-${TMPDIR:-/tmp}/vcp-$VCP_PIPELINE-$VCP_STAGE-reduce}
-if ! mkdir -p "$VCP_WORK_DIR"; then
-  vcp_log "cannot create $VCP_WORK_DIR"
-  exit 2
-fi
-export VCP_WORK_DIR
-
 vcp_command() {
-  sh -c "$VCP_COMMAND" "vcp-$VCP_STAGE-reduce" </dev/null
+  sh -c "$VCP_COMMAND" "vcp-$VCP_STAGE-reduce"
 }
 
-vcp_main() {
-  vcp_log "reduce of $WORLD_SIZE workers"
-  vcp_attempt=0
-  while :; do
-    vcp_command
-    vcp_status=$?
-    if [ "$vcp_status" -eq 0 ]; then
-      vcp_log "reduce done"
-      return 0
-    fi
-    vcp_attempt=$((vcp_attempt + 1))
-    if [ "$vcp_attempt" -gt "$VCP_RETRIES" ]; then
-      vcp_log "reduce failed with exit status $vcp_status"
-      return 1
-    fi
-    vcp_log "reduce failed with exit status $vcp_status; retry $vcp_attempt of $VCP_RETRIES"
-  done
-}
-
-vcp_stop() {
-  trap - TERM INT HUP
-  kill -TERM 0 2>/dev/null
-  exit 143
-}
-trap vcp_stop TERM INT HUP
-
-rm -f "$VCP_WORK_DIR/status"
-(
-  { vcp_main; echo "$?" >"$VCP_WORK_DIR/status"; } 2>&1 |
-    awk -v p="[$VCP_STAGE reduce] " '{ print p $0; fflush() }'
-) &
-wait "$!"
-vcp_exit=$(cat "$VCP_WORK_DIR/status" 2>/dev/null) || vcp_exit=2
-exit "${vcp_exit:-2}"
+# shellcheck source=vcp-lib.sh
+. "${0%/*}/vcp-lib.sh"
+vcp_reduce_main
