@@ -4,9 +4,9 @@
 //! brief, "Concepts"). The wrapper scripts carry a second implementation in
 //! POSIX sh + awk (`src/emit/templates/shard.sh`) because `lines()` and
 //! `files()` sources are only known inside the pod at run time;
-//! `tests/shard_agreement.rs` proves that both agree byte for byte. The
-//! compiler uses this module for static sources (previews, checks) and the
-//! local runner uses it to compare with what the scripts did.
+//! `tests/shard_agreement.rs` proves that both agree byte for byte, so that
+//! what Rust computes for static sources (a preview of who gets what) is what
+//! the pods will do.
 //!
 //! Items are bytes, not text: file names and lines may hold any byte but
 //! `\n`. Nothing here does IO; sizes for the `size` strategy are measured by
@@ -124,11 +124,18 @@ fn assign_block(count: usize, workers: u32) -> Vec<u32> {
     let base = n / u64::from(workers);
     let extra = n % u64::from(workers);
     let mut out = Vec::with_capacity(count);
-    for rank in 0..workers {
+    for rank in 0..busy_workers(count, workers) {
         let len = base + u64::from(u64::from(rank) < extra);
         out.extend(std::iter::repeat_n(rank, len as usize));
     }
     out
+}
+
+/// `min(count, workers)`: with more workers than items, only the first
+/// `count` ranks can get one (block, size), and a job with a million workers
+/// must not cost a million steps.
+fn busy_workers(count: usize, workers: u32) -> u32 {
+    u32::try_from(count).map_or(workers, |count| count.min(workers))
 }
 
 /// Greedy largest-first: walk the items by size descending (ties by path
@@ -143,13 +150,17 @@ fn assign_size(items: &[&[u8]], sizes: &[u64], workers: u32) -> Vec<u32> {
             .then_with(|| a.cmp(&b))
     });
     // Min-heap on (load, rank); u128 so that no sum of u64 sizes overflows.
-    let mut heap: BinaryHeap<Reverse<(u128, u32)>> =
-        (0..workers).map(|rank| Reverse((0, rank))).collect();
+    // Only the first n ranks can get an item: a rank is chosen only when every
+    // lower rank has a positive load, so an item.
+    let mut heap: BinaryHeap<Reverse<(u128, u32)>> = (0..busy_workers(items.len(), workers))
+        .map(|rank| Reverse((0, rank)))
+        .collect();
     let mut out = vec![0; items.len()];
     for index in order {
-        // The heap always holds `workers` (>= 1) entries: each pop is followed by a push.
+        // With items to place the heap holds at least one entry, and each pop
+        // is followed by a push.
         let Some(Reverse((load, rank))) = heap.pop() else {
-            unreachable!("the heap holds one entry per worker")
+            unreachable!("the heap holds one entry per candidate worker")
         };
         out[index] = rank;
         heap.push(Reverse((load + u128::from(sizes[index]), rank)));
@@ -261,6 +272,17 @@ mod tests {
         let items = bytes(&["a", "b", "c"]);
         let sizes = [u64::MAX, u64::MAX, 1];
         assert_eq!(assign(Strategy::Size, &items, Some(&sizes), 2), [0, 1, 0]);
+    }
+
+    #[test]
+    fn many_more_workers_than_items_cost_nothing() {
+        let items = bytes(&["a", "b", "c"]);
+        let sizes = [1, 3, 2];
+        assert_eq!(
+            assign(Strategy::Size, &items, Some(&sizes), u32::MAX),
+            [2, 0, 1]
+        );
+        assert_eq!(assign(Strategy::Block, &items, None, u32::MAX), [0, 1, 2]);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 mod common;
 mod examples;
+mod hostile;
 mod run;
 // mod shard_agreement; (arriving)
 mod ui;

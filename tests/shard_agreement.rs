@@ -564,7 +564,10 @@ fn files_in_sh_list_regular_files_in_byte_order() {
     };
     let base_text = base.to_str().expect("UTF-8 temp dir");
     let full = |names: &[&str]| -> Vec<String> {
-        names.iter().map(|name| format!("{base_text}/{name}")).collect()
+        names
+            .iter()
+            .map(|name| format!("{base_text}/{name}"))
+            .collect()
     };
 
     let (listed, warnings) = list(&format!("{base_text}/*.txt"));
@@ -585,23 +588,38 @@ fn files_in_sh_list_regular_files_in_byte_order() {
             "é.txt",
         ])
     );
-    assert!(warnings.contains("vcp: warning: files(): skipping"), "{warnings}");
+    assert!(
+        warnings.contains("vcp: warning: files(): skipping"),
+        "{warnings}"
+    );
 
-    assert_eq!(list(&format!("{base_text}/?.txt")).0, full(&["1.txt", "B.txt", "a.txt"]));
+    assert_eq!(
+        list(&format!("{base_text}/?.txt")).0,
+        full(&["1.txt", "B.txt", "a.txt"])
+    );
     // `[1].txt` as a pattern means `1.txt`; the file literally named so is no match.
     assert_eq!(list(&format!("{base_text}/[1].txt")).0, full(&["1.txt"]));
     fs::remove_file(base.join("1.txt")).expect("rm");
-    assert_eq!(list(&format!("{base_text}/[1].txt")).0, Vec::<String>::new());
+    assert_eq!(
+        list(&format!("{base_text}/[1].txt")).0,
+        Vec::<String>::new()
+    );
     // A literal path is its own match.
     assert_eq!(list(&format!("{base_text}/b c.txt")).0, full(&["b c.txt"]));
     assert_eq!(list(&format!("{base_text}/*.none")).0, Vec::<String>::new());
-    assert_eq!(list(&format!("{base_text}/nowhere/*")).0, Vec::<String>::new());
+    assert_eq!(
+        list(&format!("{base_text}/nowhere/*")).0,
+        Vec::<String>::new()
+    );
 
     // Relative to the current directory.
     let (listed, _) = list("dir with space/sub dir/[ab]*");
     assert_eq!(
         listed,
-        ["dir with space/sub dir/a.txt", "dir with space/sub dir/b c.txt"]
+        [
+            "dir with space/sub dir/a.txt",
+            "dir with space/sub dir/b c.txt"
+        ]
     );
     assert!(!dir.path().join("pwned").exists());
 }
@@ -723,7 +741,10 @@ fn every_shell_and_awk_agrees_with_rust() {
         }
     }
 
-    let mut items: Vec<Vec<u8>> = HOSTILE.iter().map(|item| item.as_bytes().to_vec()).collect();
+    let mut items: Vec<Vec<u8>> = HOSTILE
+        .iter()
+        .map(|item| item.as_bytes().to_vec())
+        .collect();
     items.push(b"\xff\xfe\x80 not UTF-8".to_vec());
     items.push(vec![b'y'; 300]);
     items.extend((0..40).map(|i| format!("/data/part-{i:05}.txt").into_bytes()));

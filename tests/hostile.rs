@@ -1,0 +1,278 @@
+//! Hostile strings arrive exactly as written: every value of a corpus of
+//! shell metacharacters, YAML specials and odd Unicode is put into every
+//! user-controlled string that reaches a manifest or a script. Each YAML value
+//! read back by a YAML 1.2 reader (serde-saphyr) and a YAML 1.1 reader
+//! (PyYAML, as kubectl's go-yaml v2 reads YAML) is the same string; each value
+//! that reaches a script, run under dash, reaches the program as the same
+//! bytes. Values that cannot be made safe (label values) are rejected.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use vcp::check::{MemoryLoader, Options};
+
+/// The corpus. Newlines are allowed everywhere except in items (one item per
+/// line) and paths.
+const CORPUS: &[&str] = &[
+    "it's",
+    "say \"hi\"",
+    "$(touch /tmp/vcp-pwned)",
+    "`touch /tmp/vcp-pwned`",
+    "a; touch /tmp/vcp-pwned",
+    "a && b || c",
+    "two\nlines",
+    "tab\there",
+    "back\\slash\\",
+    "100% %s %n %%",
+    "{}",
+    "{{ x }} {% y %} {# z #}",
+    "日本語 ünïcödé 🚀",
+    "\u{202e}rtl\u{202c} \u{200f}mark",
+    "yes",
+    "no",
+    "on",
+    "off",
+    "y",
+    "n",
+    "Y",
+    "~",
+    "null",
+    "true",
+    "0123",
+    "0x1f",
+    "1e3",
+    "1_000",
+    "12:30",
+    "2026-11-28",
+    ".inf",
+    "-.inf",
+    ".nan",
+    "a: b",
+    "a #b",
+    "*star",
+    "&anchor",
+    "!tag",
+    "|pipe",
+    ">gt",
+    "@at",
+    "`tick",
+    "- dash",
+    "--flag=x",
+    "=",
+    "<<",
+    "? q",
+    "[a, b]",
+    "{a: b}",
+    " lead",
+    "trail ",
+    "$HOME ${HOME} $1 $@ $*",
+    "'",
+    "\"",
+    "\\",
+    "",
+];
+
+/// `value` as a vcp string literal.
+fn literal(value: &str) -> String {
+    let mut out = String::from("\"");
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '$' => out.push_str("\\$"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// One stage per corpus value: the value as an env value, an annotation, a
+/// parameter used in shell code, an argument, an item and part of a path.
+fn pipeline() -> String {
+    let mut src = String::from("pipeline hostile {\n  image = \"busybox:1.36\"\n");
+    for (i, v) in CORPUS.iter().enumerate() {
+        src.push_str(&format!("  param p{i}: string = {}\n", literal(v)));
+    }
+    for (i, v) in CORPUS.iter().enumerate() {
+        let lit = literal(v);
+        let item = if v.is_empty() || v.contains('\n') { "\"plain\"".to_string() } else { lit.clone() };
+        let path = literal(&format!("/data/{}", v.replace('\n', " ")));
+        src.push_str(&format!(
+            r#"  stage s{i} {{
+    env {{ V = {lit} }}
+    annotations {{ "example.com/v" = {lit} }}
+    working_dir = {path}
+    shard = [{item}]
+    run = ["sh", "-c", "printf '%s' \"$1\" >\"$VCP_WORK_DIR/argv\"; printf '%s' \"$2\" >\"$VCP_WORK_DIR/item\"; printf '%s' \"$VCP_PARAM_P{i}\" >\"$VCP_WORK_DIR/param\"", "sh", {lit}, "{{item}}"]
+    reduce = "printf '%s' \"${{p{i}}}\" >\"$VCP_WORK_DIR/param\""
+  }}
+"#
+        ));
+    }
+    src.push_str("}\n");
+    src
+}
+
+fn build() -> BTreeMap<String, String> {
+    let name = "hostile.vcp".to_string();
+    let mut loader = MemoryLoader::new([(name.clone(), pipeline())]);
+    let (checked, output) = vcp::compile(&[name], &mut loader, &Options::default());
+    match output {
+        Some(o) => o.files,
+        None => panic!(
+            "{}",
+            vcp::cli::render::render_all(&checked.sources, &checked.diagnostics, vcp::cli::render::Style::plain())
+        ),
+    }
+}
+
+/// (env value, annotation, working dir) of every stage, from parsed YAML
+/// documents keyed by JobTemplate name.
+fn values_of(docs: &[Value]) -> BTreeMap<String, (String, String, String)> {
+    let mut out = BTreeMap::new();
+    for doc in docs {
+        if doc["kind"] != "JobTemplate" {
+            continue;
+        }
+        let name = doc["metadata"]["name"].as_str().expect("name").to_string();
+        let container = &doc["spec"]["tasks"][0]["template"]["spec"]["containers"][0];
+        let get = |v: &Value| v.as_str().map(str::to_string).unwrap_or_else(|| format!("<not a string: {v}>"));
+        out.insert(
+            name,
+            (
+                get(&container["env"][0]["value"]),
+                get(&doc["metadata"]["annotations"]["example.com/v"]),
+                get(&container["workingDir"]),
+            ),
+        );
+    }
+    out
+}
+
+fn expected() -> BTreeMap<String, (String, String, String)> {
+    CORPUS
+        .iter()
+        .enumerate()
+        .flat_map(|(i, v)| {
+            let want = (v.to_string(), v.to_string(), format!("/data/{}", v.replace('\n', " ")));
+            [(format!("hostile-s{i}"), want.clone()), (format!("hostile-s{i}-reduce"), want)]
+        })
+        .collect()
+}
+
+#[test]
+fn yaml_values_read_back_unchanged_by_a_yaml_1_2_reader() {
+    let mut docs = Vec::new();
+    for (path, text) in build() {
+        if path.ends_with(".yaml") {
+            for doc in serde_saphyr::from_multiple::<Value>(&text).expect("YAML 1.2 parses") {
+                docs.push(doc);
+            }
+        }
+    }
+    assert_eq!(values_of(&docs), expected());
+}
+
+#[test]
+fn yaml_values_read_back_unchanged_by_a_yaml_1_1_reader() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (path, text) in build() {
+        if path.ends_with(".yaml") {
+            let target = dir.path().join(path.replace('/', "_"));
+            std::fs::write(target, text).expect("write");
+        }
+    }
+    // PyYAML implements YAML 1.1: it reads `yes`/`on`/`0123`/`1_000` as non-strings
+    // unless they are quoted, as kubectl's YAML decoder does.
+    let script = r#"
+import json, os, sys, yaml
+docs = []
+for name in sorted(os.listdir(sys.argv[1])):
+    with open(os.path.join(sys.argv[1], name), encoding="utf-8") as f:
+        docs.extend(yaml.safe_load_all(f))
+print(json.dumps(docs, default=str))
+"#;
+    let out = Command::new("python3").arg("-c").arg(script).arg(dir.path()).output().expect("python3 runs");
+    assert!(out.status.success(), "PyYAML: {}", String::from_utf8_lossy(&out.stderr));
+    let docs: Vec<Value> = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(values_of(&docs), expected());
+}
+
+/// Runs a generated script under dash as a pod would run it.
+fn run_script(scripts: &Path, name: &str, work: &Path) {
+    let out = Command::new("dash")
+        .arg(scripts.join(name))
+        .env("VC_TASK_INDEX", "0")
+        .env("VC_WORKER_NUM", "1")
+        .env("VCP_WORK_DIR", work)
+        .output()
+        .expect("dash runs");
+    assert!(
+        out.status.success(),
+        "{name}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn values_reach_programs_as_the_same_bytes_under_dash() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let scripts = dir.path().join("scripts");
+    std::fs::create_dir_all(&scripts).expect("mkdir");
+    for (path, text) in build() {
+        if let Some(name) = path.strip_prefix("hostile/scripts/") {
+            std::fs::write(scripts.join(name), text).expect("write");
+        }
+    }
+    let _ = std::fs::remove_file("/tmp/vcp-pwned");
+    for (i, v) in CORPUS.iter().enumerate() {
+        let work = dir.path().join(format!("w{i}"));
+        run_script(&scripts, &format!("s{i}.sh"), &work);
+        let read = |f: &str| std::fs::read(work.join(f)).unwrap_or_else(|e| panic!("s{i}: {f}: {e}"));
+        assert_eq!(read("argv"), v.as_bytes(), "argument of s{i}");
+        assert_eq!(read("param"), v.as_bytes(), "parameter of s{i} in an argument vector");
+        let item = if v.is_empty() || v.contains('\n') { "plain" } else { v };
+        assert_eq!(read("item"), item.as_bytes(), "item of s{i}");
+        let reduce = dir.path().join(format!("r{i}"));
+        run_script(&scripts, &format!("s{i}-reduce.sh"), &reduce);
+        assert_eq!(std::fs::read(reduce.join("param")).expect("param"), v.as_bytes(), "parameter of s{i} in shell code");
+    }
+    assert!(!Path::new("/tmp/vcp-pwned").exists(), "a value was executed as code");
+}
+
+#[test]
+fn label_values_that_cannot_be_safe_are_rejected() {
+    for v in CORPUS {
+        let src = format!(
+            "pipeline p {{\n  labels {{ team = {} }}\n  stage s {{ image = \"busybox:1.36\", run = \"true\" }}\n}}\n",
+            literal(v)
+        );
+        let mut loader = MemoryLoader::new([("p.vcp".to_string(), src)]);
+        let (checked, output) = vcp::compile(&["p.vcp".to_string()], &mut loader, &Options::default());
+        let valid = v.is_empty()
+            || (v.len() <= 63
+                && v.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                && v.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && v.ends_with(|c: char| c.is_ascii_alphanumeric()));
+        if valid {
+            let files = output.expect("valid label value compiles").files;
+            // A valid label value that YAML could misread is quoted.
+            let job = &files["p/10-job-s.yaml"];
+            let doc: Value = serde_saphyr::from_str(job).expect("YAML");
+            assert_eq!(doc["metadata"]["labels"]["team"], Value::String(v.to_string()));
+        } else {
+            assert!(output.is_none(), "label value {v:?} accepted");
+            assert!(
+                checked.diagnostics.iter().any(|d| d.code == vcp::diag::Code::BadLabelValue),
+                "label value {v:?}: {:?}",
+                checked.diagnostics
+            );
+        }
+    }
+}
