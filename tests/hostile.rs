@@ -100,7 +100,11 @@ fn pipeline() -> String {
     }
     for (i, v) in CORPUS.iter().enumerate() {
         let lit = literal(v);
-        let item = if v.is_empty() || v.contains('\n') { "\"plain\"".to_string() } else { lit.clone() };
+        let item = if v.is_empty() || v.contains('\n') {
+            "\"plain\"".to_string()
+        } else {
+            lit.clone()
+        };
         let path = literal(&format!("/data/{}", v.replace('\n', " ")));
         src.push_str(&format!(
             r#"  stage s{i} {{
@@ -126,7 +130,11 @@ fn build() -> BTreeMap<String, String> {
         Some(o) => o.files,
         None => panic!(
             "{}",
-            vcp::cli::render::render_all(&checked.sources, &checked.diagnostics, vcp::cli::render::Style::plain())
+            vcp::cli::render::render_all(
+                &checked.sources,
+                &checked.diagnostics,
+                vcp::cli::render::Style::plain()
+            )
         ),
     }
 }
@@ -141,7 +149,11 @@ fn values_of(docs: &[Value]) -> BTreeMap<String, (String, String, String)> {
         }
         let name = doc["metadata"]["name"].as_str().expect("name").to_string();
         let container = &doc["spec"]["tasks"][0]["template"]["spec"]["containers"][0];
-        let get = |v: &Value| v.as_str().map(str::to_string).unwrap_or_else(|| format!("<not a string: {v}>"));
+        let get = |v: &Value| {
+            v.as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("<not a string: {v}>"))
+        };
         out.insert(
             name,
             (
@@ -159,8 +171,15 @@ fn expected() -> BTreeMap<String, (String, String, String)> {
         .iter()
         .enumerate()
         .flat_map(|(i, v)| {
-            let want = (v.to_string(), v.to_string(), format!("/data/{}", v.replace('\n', " ")));
-            [(format!("hostile-s{i}"), want.clone()), (format!("hostile-s{i}-reduce"), want)]
+            let want = (
+                v.to_string(),
+                v.to_string(),
+                format!("/data/{}", v.replace('\n', " ")),
+            );
+            [
+                (format!("hostile-s{i}"), want.clone()),
+                (format!("hostile-s{i}-reduce"), want),
+            ]
         })
         .collect()
 }
@@ -197,8 +216,17 @@ for name in sorted(os.listdir(sys.argv[1])):
         docs.extend(yaml.safe_load_all(f))
 print(json.dumps(docs, default=str))
 "#;
-    let out = Command::new("python3").arg("-c").arg(script).arg(dir.path()).output().expect("python3 runs");
-    assert!(out.status.success(), "PyYAML: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(dir.path())
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "PyYAML: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let docs: Vec<Value> = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(values_of(&docs), expected());
 }
@@ -234,16 +262,32 @@ fn values_reach_programs_as_the_same_bytes_under_dash() {
     for (i, v) in CORPUS.iter().enumerate() {
         let work = dir.path().join(format!("w{i}"));
         run_script(&scripts, &format!("s{i}.sh"), &work);
-        let read = |f: &str| std::fs::read(work.join(f)).unwrap_or_else(|e| panic!("s{i}: {f}: {e}"));
+        let read =
+            |f: &str| std::fs::read(work.join(f)).unwrap_or_else(|e| panic!("s{i}: {f}: {e}"));
         assert_eq!(read("argv"), v.as_bytes(), "argument of s{i}");
-        assert_eq!(read("param"), v.as_bytes(), "parameter of s{i} in an argument vector");
-        let item = if v.is_empty() || v.contains('\n') { "plain" } else { v };
+        assert_eq!(
+            read("param"),
+            v.as_bytes(),
+            "parameter of s{i} in an argument vector"
+        );
+        let item = if v.is_empty() || v.contains('\n') {
+            "plain"
+        } else {
+            v
+        };
         assert_eq!(read("item"), item.as_bytes(), "item of s{i}");
         let reduce = dir.path().join(format!("r{i}"));
         run_script(&scripts, &format!("s{i}-reduce.sh"), &reduce);
-        assert_eq!(std::fs::read(reduce.join("param")).expect("param"), v.as_bytes(), "parameter of s{i} in shell code");
+        assert_eq!(
+            std::fs::read(reduce.join("param")).expect("param"),
+            v.as_bytes(),
+            "parameter of s{i} in shell code"
+        );
     }
-    assert!(!Path::new("/tmp/vcp-pwned").exists(), "a value was executed as code");
+    assert!(
+        !Path::new("/tmp/vcp-pwned").exists(),
+        "a value was executed as code"
+    );
 }
 
 #[test]
@@ -254,10 +298,12 @@ fn label_values_that_cannot_be_safe_are_rejected() {
             literal(v)
         );
         let mut loader = MemoryLoader::new([("p.vcp".to_string(), src)]);
-        let (checked, output) = vcp::compile(&["p.vcp".to_string()], &mut loader, &Options::default());
+        let (checked, output) =
+            vcp::compile(&["p.vcp".to_string()], &mut loader, &Options::default());
         let valid = v.is_empty()
             || (v.len() <= 63
-                && v.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
                 && v.starts_with(|c: char| c.is_ascii_alphanumeric())
                 && v.ends_with(|c: char| c.is_ascii_alphanumeric()));
         if valid {
@@ -265,11 +311,17 @@ fn label_values_that_cannot_be_safe_are_rejected() {
             // A valid label value that YAML could misread is quoted.
             let job = &files["p/10-job-s.yaml"];
             let doc: Value = serde_saphyr::from_str(job).expect("YAML");
-            assert_eq!(doc["metadata"]["labels"]["team"], Value::String(v.to_string()));
+            assert_eq!(
+                doc["metadata"]["labels"]["team"],
+                Value::String(v.to_string())
+            );
         } else {
             assert!(output.is_none(), "label value {v:?} accepted");
             assert!(
-                checked.diagnostics.iter().any(|d| d.code == vcp::diag::Code::BadLabelValue),
+                checked
+                    .diagnostics
+                    .iter()
+                    .any(|d| d.code == vcp::diag::Code::BadLabelValue),
                 "label value {v:?}: {:?}",
                 checked.diagnostics
             );

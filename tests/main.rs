@@ -4,6 +4,6 @@ mod common;
 mod examples;
 mod hostile;
 mod run;
-// mod shard_agreement; (arriving)
+mod shard_agreement;
 mod ui;
 mod validate;

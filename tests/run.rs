@@ -301,3 +301,34 @@ fn usage_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("cannot resume run `no-such-run`"));
 }
+
+#[test]
+fn follow_mirrors_every_worker_line() {
+    let tmp = scratch();
+    let file = tmp.path().join("echo.vcp");
+    std::fs::write(
+        &file,
+        r#"pipeline echo {
+  stage say {
+    image   = "busybox:1.36"
+    workers = 2
+    shard   = ["a", "b", "c", "d"]
+    run     = "echo hello {item}"
+  }
+}
+"#,
+    )
+    .expect("write");
+    let out = run_in(
+        tmp.path(),
+        &["run", "--follow", file.to_str().expect("utf-8")],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for (rank, item) in [(0, "a"), (1, "b"), (0, "c"), (1, "d")] {
+        assert!(
+            stdout.contains(&format!("[say {rank}] hello {item}")),
+            "{stdout}"
+        );
+    }
+}
