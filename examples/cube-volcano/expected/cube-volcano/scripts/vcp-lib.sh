@@ -35,8 +35,8 @@ vcp_tab=$(printf '\t')
 # - awk always runs under LC_ALL=C, so that items are bytes, not characters.
 # - Items never reach awk through -v (which interprets backslashes): they come
 #   on stdin, and file names through the environment.
-# - Only numbers below 2^31 are printed by awk (mawk prints larger ones in
-#   exponent form); sizes keep the digits wc printed.
+# - awk prints integers only below 2^31 (indices, range items): mawk prints
+#   larger ones in exponent form. Sizes keep the digits wc printed.
 # - Errors print `vcp: <message>` on stderr and return non-zero.
 
 # vcp__fail MESSAGE: report and leave the enclosing function's subshell.
@@ -289,17 +289,25 @@ vcp__assign_hash() {
 
 # Files balanced by byte size: by size descending, then path bytes, then
 # index, each item goes to the worker with the least bytes so far (ties to the
-# lowest rank). wc measures the files in batches: its output lines follow its
-# operands, and only their leading numbers are read, so any file name works.
+# lowest rank). wc measures the files in batches: awk writes each batch as a
+# small script of single-quoted operands and reads wc's output lines, which
+# follow the operands; only their leading numbers are read, so any file name
+# works. (A long command string in `cmd | getline` would be compared at every
+# line by gawk: quadratic.)
 vcp__assign_size() {
   vcp_sizes=$4.vcp-sizes
   vcp_tab=$(printf '\t')
-  if ! LC_ALL=C awk '
-    function measure(   cmd, line, got, field) {
+  if ! VCP_WC_SCRIPT=$4.vcp-wc LC_ALL=C awk '
+    function quote(s) {
+      gsub(q, q "\"" q "\"" q, s)
+      return q s q
+    }
+    function measure(   line, got, field) {
       if (count == 0) return
-      cmd = "wc -c --" args " || echo vcp-wc-failed"
+      print "" > script
+      close(script)
       got = 0
-      while ((cmd | getline line) > 0) {
+      while ((wc | getline line) > 0) {
         if (line == "vcp-wc-failed") failed = 1
         else if (got < count) {
           split(line, field, " ")
@@ -307,38 +315,53 @@ vcp__assign_size() {
           got++
         } else got++
       }
-      close(cmd)
+      close(wc)
       # With more than one operand, wc adds a total line.
       if (got != count + (count > 1)) failed = 1
       if (failed) exit 1
-      args = ""; count = 0
+      count = 0; bytes = 0
     }
-    BEGIN { q = sprintf("%c", 39) }
+    BEGIN {
+      q = sprintf("%c", 39)
+      script = ENVIRON["VCP_WC_SCRIPT"]
+      wc = "sh " quote(script) " || echo vcp-wc-failed"
+    }
     {
-      if (count == 0) first = NR - 1
+      if (count == 0) {
+        first = NR - 1
+        printf "exec wc -c --" > script
+      }
       names[count++] = $0
-      # ./ keeps wc from reading `-` as stdin; single quotes keep the shell off.
+      # ./ keeps wc from reading `-` as stdin.
       path = $0
       if (substr(path, 1, 1) != "/") path = "./" path
-      gsub(q, q "\"" q "\"" q, path)
-      args = args " " q path q
-      if (length(args) > 30000) measure()
+      path = quote(path)
+      printf " %s", path > script
+      # Well below the kernel limit on the size of a command line.
+      bytes += length(path) + 1
+      if (bytes > 100000) measure()
     }
     END {
       if (failed) exit 1
       measure()
     }
   ' < "$3" > "$vcp_sizes"; then
-    rm -f "$vcp_sizes"
+    rm -f "$vcp_sizes" "$4.vcp-wc"
     printf 'vcp: size: cannot measure every file of %s\n' "$3" >&2
     return 1
   fi
+  rm -f "$4.vcp-wc"
+  # One line per item: paths hold no newline.
+  vcp_count=$(wc -l < "$vcp_sizes") || vcp_count=0
   LC_ALL=C sort -t "$vcp_tab" -k1,1nr -k3 -k2,2n "$vcp_sizes" |
-    VCP_SHARD_ITEMS=$3 LC_ALL=C awk -v w="$1" -v r="$2" '
+    VCP_SHARD_ITEMS=$3 LC_ALL=C awk -v n="$vcp_count" -v w="$1" -v r="$2" '
       BEGIN {
         FS = "\t"
         # A binary min-heap of workers keyed (load, rank); rank order is one.
-        for (k = 1; k <= w; k++) { L[k] = 0; R[k] = k - 1 }
+        # Only the first n ranks can get an item: a rank is chosen only when
+        # every lower rank has a positive load, so an item.
+        m = w < n + 0 ? w : n + 0
+        for (k = 1; k <= m; k++) { L[k] = 0; R[k] = k - 1 }
       }
       {
         if (R[1] == r) mine[$2] = 1
@@ -346,8 +369,8 @@ vcp__assign_size() {
         k = 1
         while (1) {
           c = 2 * k
-          if (c > w) break
-          if (c < w && (L[c + 1] < L[c] || (L[c + 1] == L[c] && R[c + 1] < R[c]))) c++
+          if (c > m) break
+          if (c < m && (L[c + 1] < L[c] || (L[c + 1] == L[c] && R[c + 1] < R[c]))) c++
           if (L[k] < L[c] || (L[k] == L[c] && R[k] < R[c])) break
           t = L[k]; L[k] = L[c]; L[c] = t
           t = R[k]; R[k] = R[c]; R[c] = t
