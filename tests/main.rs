@@ -3,6 +3,7 @@
 mod common;
 mod examples;
 mod hostile;
+mod robustness;
 mod run;
 mod shard_agreement;
 mod ui;

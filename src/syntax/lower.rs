@@ -126,22 +126,44 @@ impl<'a> Lowering<'a> {
             self.value_on_next_line = self.text[end..].find('\n').map(|i| end + i + 1);
         }
         if top_level && opens > closes {
-            // Everything after an unclosed block spills to the top level.
+            // The body of this block follows as more junk lines: they are
+            // part of this one mistake.
             self.unclosed = true;
-            let first = start + line.find('{').unwrap_or(0);
-            let brace = innermost_unclosed(self.text, first).unwrap_or(first);
-            self.diags.push(
-                Diagnostic::error(
-                    Code::Syntax,
-                    Span::new(self.file, brace, brace + 1),
-                    "this `{` is never closed",
-                )
-                .with_label("unclosed block")
-                .with_help("add the missing `}`; the lines after this one were not checked"),
-            );
-            return;
+            if !diag.message.contains("cannot appear outside") {
+                let first = start + line.find('{').unwrap_or(0);
+                let brace = innermost_unclosed(self.text, first).unwrap_or(first);
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::Syntax,
+                        Span::new(self.file, brace, brace + 1),
+                        "this `{` is never closed",
+                    )
+                    .with_label("unclosed block")
+                    .with_help("add the missing `}`; the lines after this one were not checked"),
+                );
+                return;
+            }
         }
         self.diags.push(diag);
+    }
+
+    /// A block that reached the end of the file: one report per file, at the
+    /// `{` most likely missing its `}`.
+    fn unclosed_block(&mut self, open: usize) {
+        if self.unclosed {
+            return;
+        }
+        self.unclosed = true;
+        let brace = innermost_unclosed(self.text, open).unwrap_or(open);
+        self.diags.push(
+            Diagnostic::error(
+                Code::Syntax,
+                Span::new(self.file, brace, brace + 1),
+                "this `{` is never closed",
+            )
+            .with_label("unclosed block")
+            .with_help("add the missing `}`"),
+        );
     }
 
     fn ident(&self, pair: Pair<'_, Rule>) -> Ident {
@@ -176,6 +198,7 @@ impl<'a> Lowering<'a> {
         let mut entries = Vec::new();
         for p in pair.into_inner() {
             match p.as_rule() {
+                Rule::unclosed => self.unclosed_block(span.start as usize),
                 Rule::stage => {
                     if let Some(d) = self.decl(p) {
                         entries.push(Entry::Stage(d));
@@ -354,7 +377,19 @@ impl<'a> Lowering<'a> {
             };
         };
         let triple = kind.as_rule() == Rule::triple_string;
-        let inner = kind.into_inner().next();
+        let mut parts = kind.into_inner();
+        let inner = parts.next();
+        if parts.any(|p| p.as_rule() == Rule::unclosed) {
+            self.diags.push(
+                Diagnostic::error(
+                    Code::Syntax,
+                    span.sub(0, 3),
+                    "this `\"\"\"` string is never closed",
+                )
+                .with_label("runs to the end of the file")
+                .with_help("close it with `\"\"\"`"),
+            );
+        }
         let (text, start) = inner.map_or(("", span.start as usize), |p| {
             (p.as_str(), p.as_span().start())
         });
