@@ -28,6 +28,8 @@ pub struct Pipeline {
     pub service_account: Option<String>,
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
+    /// Annotate jobs so that GitOps tools delete and recreate them on change.
+    pub replace_on_change: bool,
     pub volumes: Vec<Volume>,
     /// Final parameter values (defaults overridden by `--set`), by name.
     pub params: BTreeMap<String, ParamValue>,

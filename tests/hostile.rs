@@ -231,9 +231,9 @@ print(json.dumps(docs, default=str))
     assert_eq!(values_of(&docs), expected());
 }
 
-/// Runs a generated script under dash as a pod would run it.
-fn run_script(scripts: &Path, name: &str, work: &Path) {
-    let out = Command::new("dash")
+/// Runs a generated script under `shell` as a pod would run it.
+fn run_script(shell: &str, scripts: &Path, name: &str, work: &Path) {
+    let out = Command::new(shell)
         .arg(scripts.join(name))
         .env("VC_TASK_INDEX", "0")
         .env("VC_WORKER_NUM", "1")
@@ -250,6 +250,15 @@ fn run_script(scripts: &Path, name: &str, work: &Path) {
 
 #[test]
 fn values_reach_programs_as_the_same_bytes_under_dash() {
+    values_reach_programs_as_the_same_bytes("dash");
+}
+
+#[test]
+fn values_reach_programs_as_the_same_bytes_under_bash() {
+    values_reach_programs_as_the_same_bytes("bash");
+}
+
+fn values_reach_programs_as_the_same_bytes(shell: &str) {
     let dir = tempfile::tempdir().expect("temp dir");
     let scripts = dir.path().join("scripts");
     std::fs::create_dir_all(&scripts).expect("mkdir");
@@ -258,10 +267,10 @@ fn values_reach_programs_as_the_same_bytes_under_dash() {
             std::fs::write(scripts.join(name), text).expect("write");
         }
     }
-    let _ = std::fs::remove_file("/tmp/vcp-pwned");
+    // A value executed as code would create this file.
     for (i, v) in CORPUS.iter().enumerate() {
         let work = dir.path().join(format!("w{i}"));
-        run_script(&scripts, &format!("s{i}.sh"), &work);
+        run_script(shell, &scripts, &format!("s{i}.sh"), &work);
         let read =
             |f: &str| std::fs::read(work.join(f)).unwrap_or_else(|e| panic!("s{i}: {f}: {e}"));
         assert_eq!(read("argv"), v.as_bytes(), "argument of s{i}");
@@ -277,7 +286,7 @@ fn values_reach_programs_as_the_same_bytes_under_dash() {
         };
         assert_eq!(read("item"), item.as_bytes(), "item of s{i}");
         let reduce = dir.path().join(format!("r{i}"));
-        run_script(&scripts, &format!("s{i}-reduce.sh"), &reduce);
+        run_script(shell, &scripts, &format!("s{i}-reduce.sh"), &reduce);
         assert_eq!(
             std::fs::read(reduce.join("param")).expect("param"),
             v.as_bytes(),
@@ -288,6 +297,16 @@ fn values_reach_programs_as_the_same_bytes_under_dash() {
         !Path::new("/tmp/vcp-pwned").exists(),
         "a value was executed as code"
     );
+}
+
+#[test]
+fn hostile_output_passes_the_independent_validator() {
+    let files: Vec<(String, String)> = build()
+        .into_iter()
+        .filter_map(|(path, text)| path.strip_prefix("hostile/").map(|p| (p.to_string(), text)))
+        .collect();
+    let problems = crate::validate::check_files(&files);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 #[test]

@@ -1,8 +1,10 @@
 //! The one integration-test binary (one link, one process, as just and nickel do).
 
+mod cli;
 mod common;
 mod examples;
 mod hostile;
+mod output;
 mod robustness;
 mod run;
 mod shard_agreement;

@@ -20,6 +20,7 @@ const PIPELINE_FIELDS: &[&str] = &[
     "labels",
     "annotations",
     "ttl",
+    "replace_on_change",
 ];
 
 const STAGE_FIELDS: &[&str] = &[
@@ -192,6 +193,7 @@ impl<'a> PipelineChecker<'a> {
             service_account: None,
             labels: BTreeMap::new(),
             annotations: BTreeMap::new(),
+            replace_on_change: false,
             volumes: Vec::new(),
             params: self
                 .eval
@@ -255,6 +257,11 @@ impl<'a> PipelineChecker<'a> {
                 "ttl" => {
                     if let Some(t) = self.ttl(v) {
                         default_ttl = t;
+                    }
+                }
+                "replace_on_change" => {
+                    if let Some(b) = self.eval.bool(v) {
+                        pipeline.replace_on_change = b;
                     }
                 }
                 _ => {}

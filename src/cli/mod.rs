@@ -2,15 +2,20 @@
 //! diagnostics, writing outputs, exit codes. Exit codes: 0 success, 1 errors
 //! in the input (or a failed run), 2 usage errors.
 
+mod build;
+mod graph;
 pub mod output;
 pub mod render;
+pub mod report;
 mod run;
+mod shards;
 
 use crate::check::{self, Loader, Options};
 use crate::diag::Code;
 use crate::emit;
-use clap::{Parser, Subcommand};
-use std::io::{IsTerminal, Write};
+use clap::{CommandFactory, Parser, Subcommand};
+use report::{MessageFormat, Reporter};
+use std::io::IsTerminal;
 use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
 
@@ -29,6 +34,10 @@ struct Cli {
     /// When to use colours in diagnostics.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
+    /// How to print diagnostics: for people (stderr), JSON lines or GitHub
+    /// Actions annotations (stdout).
+    #[arg(long, global = true, value_enum, default_value_t = MessageFormat::Human)]
+    message_format: MessageFormat,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -42,7 +51,7 @@ enum ColorChoice {
 enum Command {
     /// Check pipeline files and report every problem, without writing anything.
     Check {
-        /// The .vcp files to check.
+        /// The .vcp files to check, or directories to search for them.
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Override a parameter: `--set name=value` (repeatable).
@@ -51,16 +60,53 @@ enum Command {
     },
     /// Compile pipeline files into Volcano manifests and wrapper scripts.
     ///
-    /// Each pipeline gets a folder `DIR/<pipeline>/` with its manifests and a
-    /// `scripts/` folder; apply it with `kubectl apply -f DIR/<pipeline>/`.
-    /// Nothing is written unless the whole build succeeds.
+    /// Each pipeline gets a folder `DIR/<pipeline>/` with its manifests, its
+    /// scripts and a kustomization.yaml; DIR/kustomization.yaml lists them all,
+    /// so `kubectl apply -k DIR` (or Argo CD / Flux pointed at DIR) deploys the
+    /// build. Nothing is written unless the whole build succeeds, and files
+    /// vcp did not generate are never touched.
     Build {
-        /// The .vcp files to compile.
+        /// The .vcp files to compile, or directories to search for them.
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// The output directory.
         #[arg(short, long, value_name = "DIR")]
         output: PathBuf,
+        /// Override a parameter: `--set name=value` (repeatable).
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        sets: Vec<String>,
+        /// Write nothing; exit 1 with a diff if DIR differs from what the
+        /// sources produce (the CI gate of a GitOps repository).
+        #[arg(long)]
+        check: bool,
+        /// Remove generated files (with vcp's header) that the build no longer produces.
+        #[arg(long, conflicts_with = "check")]
+        prune: bool,
+    },
+    /// Show the stage graph as Graphviz DOT or Mermaid.
+    Graph {
+        /// The .vcp files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = graph::GraphFormat::Dot)]
+        format: graph::GraphFormat,
+        /// Override a parameter: `--set name=value` (repeatable).
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        sets: Vec<String>,
+    },
+    /// Show which items each worker of a stage gets.
+    Shards {
+        /// The .vcp file.
+        file: PathBuf,
+        /// The stage.
+        #[arg(long)]
+        stage: String,
+        /// The pipeline, when the file has several.
+        #[arg(long)]
+        pipeline: Option<String>,
+        /// Print every item of this worker, one per line.
+        #[arg(long, value_name = "N")]
+        worker: Option<u32>,
         /// Override a parameter: `--set name=value` (repeatable).
         #[arg(long = "set", value_name = "NAME=VALUE")]
         sets: Vec<String>,
@@ -108,6 +154,13 @@ enum Command {
         /// The code, with or without the leading `E`.
         code: String,
     },
+    /// Print a shell completion script: `vcp completions bash > /etc/bash_completion.d/vcp`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `vcp man > vcp.1`.
+    Man,
 }
 
 pub fn main() -> ExitCode {
@@ -129,14 +182,86 @@ pub fn main() -> ExitCode {
         },
         width: 100,
     };
+    let reporter = Reporter {
+        format: cli.message_format,
+        style,
+    };
     match cli.command {
-        Command::Check { files, sets } => check_files(&files, &sets, style).0,
+        Command::Check { files, sets } => compile_inputs(&files, &sets, reporter).0,
         Command::Build {
             files,
             output,
             sets,
-        } => build(&files, &output, &sets, style),
+            check,
+            prune,
+        } => {
+            let (code, compiled) = compile_inputs(&files, &sets, reporter);
+            match compiled.and_then(|c| c.output.zip(c.checked.build)) {
+                Some((out, _)) if check => build::check(&output, &out),
+                Some((out, b)) => build::write(&output, &out, b.pipelines.len(), prune),
+                None => code,
+            }
+        }
+        Command::Graph {
+            files,
+            format,
+            sets,
+        } => {
+            let (code, compiled) = compile_inputs(&files, &sets, reporter);
+            let Some(b) = compiled.and_then(|c| c.checked.build) else {
+                return code;
+            };
+            stdout(&match format {
+                graph::GraphFormat::Dot => graph::dot(&b),
+                graph::GraphFormat::Mermaid => graph::mermaid(&b),
+            })
+        }
+        Command::Shards {
+            file,
+            stage,
+            pipeline,
+            worker,
+            sets,
+        } => {
+            let (code, compiled) = compile_inputs(&[file], &sets, reporter);
+            let Some(b) = compiled.and_then(|c| c.checked.build) else {
+                return code;
+            };
+            let found = b
+                .pipelines
+                .iter()
+                .filter(|p| pipeline.as_ref().is_none_or(|n| *n == p.name))
+                .find_map(|p| p.stage(&stage));
+            let Some(s) = found else {
+                let place = pipeline.map_or_else(
+                    || "these pipelines".to_string(),
+                    |p| format!("pipeline `{p}`"),
+                );
+                eprintln!("error: no stage `{stage}` in {place}");
+                return ExitCode::from(2);
+            };
+            match shards::preview(s, worker) {
+                Ok(text) => stdout(&text),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Explain { code } => explain(&code),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "vcp", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        Command::Man => {
+            match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         Command::Run {
             file,
             pipeline,
@@ -157,8 +282,22 @@ pub fn main() -> ExitCode {
                 follow,
                 resume,
             },
-            style,
+            reporter,
         ),
+    }
+}
+
+/// Writes a command's result to stdout. A closed pipe (`vcp shards ... |
+/// head`) is a normal end, not an error.
+pub(crate) fn stdout(text: &str) -> ExitCode {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot write to stdout: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 
@@ -232,12 +371,47 @@ pub(crate) struct Compiled {
     pub output: Option<emit::Output>,
 }
 
-/// Compiles files and prints their diagnostics; returns the exit code and,
-/// unless the arguments were unusable, the result.
-pub(crate) fn check_files(
-    files: &[PathBuf],
+/// The `.vcp` files named, with directories searched (recursively, sorted;
+/// hidden folders and `target` skipped).
+fn expand_inputs(paths: &[PathBuf]) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        entries.sort();
+        for path in entries {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if path.is_dir() {
+                if !name.starts_with('.') && name != "target" {
+                    walk(&path, out);
+                }
+            } else if name.ends_with(".vcp") {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut out);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out
+}
+
+/// Compiles the inputs (files or directories) and reports their
+/// diagnostics; returns the exit code and, unless the arguments were
+/// unusable, the result.
+pub(crate) fn compile_inputs(
+    paths: &[PathBuf],
     sets: &[String],
-    style: render::Style,
+    reporter: Reporter,
 ) -> (ExitCode, Option<Compiled>) {
     let options = match parse_sets(sets) {
         Ok(o) => o,
@@ -246,70 +420,21 @@ pub(crate) fn check_files(
             return (ExitCode::from(2), None);
         }
     };
+    let files = expand_inputs(paths);
+    if files.is_empty() {
+        let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        eprintln!("error: no .vcp files in {}", shown.join(", "));
+        return (ExitCode::from(2), None);
+    }
     let roots: Vec<String> = files.iter().map(|f| display_name(f)).collect();
     let (checked, output) = crate::compile(&roots, &mut FsLoader, &options);
-    let mut err = std::io::stderr().lock();
-    let _ =
-        err.write_all(render::render_all(&checked.sources, &checked.diagnostics, style).as_bytes());
-    if let Some(summary) = render::summary(&checked.diagnostics) {
-        let codes: std::collections::BTreeSet<&str> = checked
-            .diagnostics
-            .iter()
-            .map(|d| d.code.as_str())
-            .collect();
-        let _ = writeln!(err, "{summary} in {}", plural_files(roots.len()));
-        if let Some(first) = codes.iter().next() {
-            let _ = writeln!(err, "For more about a code, run `vcp explain {first}`.");
-        }
-    }
+    reporter.print(&checked.sources, &checked.diagnostics, roots.len());
     let code = if output.is_some() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     };
     (code, Some(Compiled { checked, output }))
-}
-
-fn plural_files(n: usize) -> String {
-    if n == 1 {
-        "1 file".into()
-    } else {
-        format!("{n} files")
-    }
-}
-
-fn build(files: &[PathBuf], out_dir: &Path, sets: &[String], style: render::Style) -> ExitCode {
-    let (code, compiled) = check_files(files, sets, style);
-    let Some(Compiled {
-        checked,
-        output: Some(output),
-    }) = compiled
-    else {
-        return code;
-    };
-    let Some(build) = checked.build else {
-        return code;
-    };
-    match output::write(out_dir, &output) {
-        Ok(report) => {
-            eprintln!(
-                "wrote {} files for {} to {}{}",
-                output.files.len(),
-                match build.pipelines.len() {
-                    1 => format!("pipeline `{}`", build.pipelines[0].name),
-                    n => format!("{n} pipelines"),
-                },
-                out_dir.display(),
-                if report.unchanged { " (unchanged)" } else { "" }
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: cannot write {}: {e}", out_dir.display());
-            eprintln!("note: {} was left as it was", out_dir.display());
-            ExitCode::from(1)
-        }
-    }
 }
 
 fn explain(code: &str) -> ExitCode {
@@ -320,10 +445,7 @@ fn explain(code: &str) -> ExitCode {
         format!("E{wanted:0>4}")
     };
     match Code::ALL.iter().find(|c| c.as_str() == wanted) {
-        Some(c) => {
-            print!("{}", c.explanation());
-            ExitCode::SUCCESS
-        }
+        Some(c) => stdout(c.explanation()),
         None => {
             eprintln!(
                 "error: no diagnostic code `{code}`; codes run from E0001 to E0801 (see docs/errors/)"

@@ -32,7 +32,9 @@ fn check_relative(path: &str) -> io::Result<()> {
     Ok(())
 }
 
-pub fn write(dir: &Path, output: &Output) -> io::Result<WriteReport> {
+/// Writes `output` into `dir`; with `prune`, generated files no longer
+/// produced are removed in the same swap.
+pub fn write(dir: &Path, output: &Output, prune: bool) -> io::Result<WriteReport> {
     for path in output.files.keys() {
         check_relative(path)?;
     }
@@ -81,7 +83,7 @@ pub fn write(dir: &Path, output: &Output) -> io::Result<WriteReport> {
             }
         }
         report.stale = stale_files(&dir, output)?;
-        if same {
+        if same && (report.stale.is_empty() || !prune) {
             report.unchanged = true;
             return Ok(report);
         }
@@ -96,7 +98,8 @@ pub fn write(dir: &Path, output: &Output) -> io::Result<WriteReport> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
     let staging = parent.join(format!(".{name}.vcp-new-{}", std::process::id()));
-    let result = stage(&dir, &staging, output, exists)
+    let pruned: &[String] = if prune { &report.stale } else { &[] };
+    let result = stage(&dir, &staging, output, exists, pruned)
         .and_then(|()| swap(&dir, &staging, &parent, &name, exists));
     if result.is_err() {
         let _ = fs::remove_dir_all(&staging);
@@ -106,7 +109,13 @@ pub fn write(dir: &Path, output: &Output) -> io::Result<WriteReport> {
 
 /// Copies the current directory (links as links) into `staging`, then writes
 /// the new files over it.
-fn stage(dir: &Path, staging: &Path, output: &Output, exists: bool) -> io::Result<()> {
+fn stage(
+    dir: &Path,
+    staging: &Path,
+    output: &Output,
+    exists: bool,
+    prune: &[String],
+) -> io::Result<()> {
     if staging.exists() {
         fs::remove_dir_all(staging)?;
     }
@@ -114,6 +123,18 @@ fn stage(dir: &Path, staging: &Path, output: &Output, exists: bool) -> io::Resul
         copy_tree(dir, staging)?;
     } else {
         fs::create_dir_all(staging)?;
+    }
+    for path in prune {
+        let file = staging.join(path);
+        fs::remove_file(&file)?;
+        // Folders the pruned files leave empty go too (a removed pipeline).
+        let mut dir = file.parent();
+        while let Some(d) = dir.filter(|d| *d != staging) {
+            if fs::remove_dir(d).is_err() {
+                break;
+            }
+            dir = d.parent();
+        }
     }
     for (path, content) in &output.files {
         let target = staging.join(path);
@@ -192,7 +213,7 @@ fn swap(dir: &Path, staging: &Path, parent: &Path, name: &str, exists: bool) -> 
 }
 
 /// Files under `dir` that carry vcp's header but are not in `output`.
-fn stale_files(dir: &Path, output: &Output) -> io::Result<Vec<String>> {
+pub fn stale_files(dir: &Path, output: &Output) -> io::Result<Vec<String>> {
     let mut stale = Vec::new();
     walk(dir, dir, &mut |rel, path| {
         if !output.files.contains_key(rel)

@@ -1,6 +1,7 @@
 //! `vcp run`: arguments, the run directory, signals, and the final summary.
 
-use super::{check_files, render};
+use super::compile_inputs;
+use super::report::Reporter as Diagnostics;
 use crate::emit;
 use crate::run::{
     self as runner, Outcome, PlainReporter, Reporter, RunDir, RunOptions, RunSettings,
@@ -33,7 +34,7 @@ fn usage(message: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-pub(super) fn run(args: Args, style: render::Style) -> ExitCode {
+pub(super) fn run(args: Args, diagnostics: Diagnostics) -> ExitCode {
     let root = PathBuf::from(RUNS);
     let (dir, settings) = match &args.resume {
         Some(id) => {
@@ -94,7 +95,7 @@ pub(super) fn run(args: Args, style: render::Style) -> ExitCode {
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
-    let (code, compiled) = check_files(&[PathBuf::from(&settings.file)], &set_args, style);
+    let (code, compiled) = compile_inputs(&[PathBuf::from(&settings.file)], &set_args, diagnostics);
     let Some(build) = compiled.and_then(|c| c.checked.build) else {
         return code;
     };

@@ -95,6 +95,14 @@ pub struct DependsOn {
 
 pub const MANAGED_BY: &str = "vcp";
 pub const SOURCE_ANNOTATION: &str = "vcp.dev/source";
+/// A hash of everything a job runs (its spec and scripts), so that a changed
+/// stage shows in `kubectl get -L vcp.dev/spec-hash`, and a GitOps tool sees a
+/// changed JobFlow when only a template or a script changed.
+pub const HASH_LABEL: &str = "vcp.dev/spec-hash";
+/// Written first, replaced once the YAML exists and can be hashed. Same
+/// shape as a real hash (`h` + 12 hex digits), so that the YAML writer
+/// treats both alike: a plain scalar.
+pub const HASH_PLACEHOLDER: &str = "h000000000000";
 
 /// The labels of every object of a pipeline; `name` and `component` describe
 /// the object itself.
@@ -125,6 +133,25 @@ fn annotations(
         format!("{}:{line}", pipeline.source),
     );
     annotations
+}
+
+/// Jobs cannot be changed once created (Volcano's webhook rejects every
+/// spec change), so GitOps tools must delete and recreate them: Argo CD with
+/// `Force=true,Replace=true`, Flux with its force annotation. Opt-in, since
+/// recreating a job restarts its work.
+fn replace_annotations(pipeline: &Pipeline, annotations: &mut BTreeMap<String, String>) {
+    if pipeline.replace_on_change {
+        annotations.insert(
+            "argocd.argoproj.io/sync-options".into(),
+            "Force=true,Replace=true".into(),
+        );
+        annotations.insert("kustomize.toolkit.fluxcd.io/force".into(), "enabled".into());
+    }
+}
+/// The labels of an object that runs work: with the spec hash.
+fn hashed(mut labels: BTreeMap<String, String>) -> BTreeMap<String, String> {
+    labels.insert(HASH_LABEL.into(), HASH_PLACEHOLDER.into());
+    labels
 }
 
 fn meta(
@@ -253,12 +280,12 @@ fn pod_template(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> core::PodT
     let component = kind.task();
     core::PodTemplateSpec {
         metadata: Some(ObjectMeta {
-            labels: Some(labels(
+            labels: Some(hashed(labels(
                 pipeline,
                 &stage.name,
                 Some(component),
                 &stage.labels,
-            )),
+            ))),
             annotations: (!stage.annotations.is_empty()).then(|| stage.annotations.clone()),
             ..ObjectMeta::default()
         }),
@@ -337,14 +364,21 @@ fn resources(r: &ir::Resources) -> Option<core::ResourceRequirements> {
 
 /// A plain Volcano Job (single-job pipelines).
 pub fn job(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> Job {
+    let mut annotations = annotations(pipeline, stage.line, &stage.annotations);
+    replace_annotations(pipeline, &mut annotations);
     Job {
         api_version: "batch.volcano.sh/v1alpha1",
         kind: "Job",
         metadata: meta(
             pipeline.job_name(stage, kind),
             pipeline,
-            labels(pipeline, &stage.name, Some(kind.task()), &stage.labels),
-            annotations(pipeline, stage.line, &stage.annotations),
+            hashed(labels(
+                pipeline,
+                &stage.name,
+                Some(kind.task()),
+                &stage.labels,
+            )),
+            annotations,
         ),
         spec: job_spec(pipeline, stage, kind),
     }
@@ -357,7 +391,12 @@ pub fn job_template(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> JobTem
         metadata: meta(
             pipeline.template_name(stage, kind),
             pipeline,
-            labels(pipeline, &stage.name, Some(kind.task()), &stage.labels),
+            hashed(labels(
+                pipeline,
+                &stage.name,
+                Some(kind.task()),
+                &stage.labels,
+            )),
             annotations(pipeline, stage.line, &stage.annotations),
         ),
         spec: job_spec(pipeline, stage, kind),
@@ -391,14 +430,16 @@ pub fn job_flow(pipeline: &Pipeline) -> JobFlow {
             depends_on: (!targets.is_empty()).then_some(DependsOn { targets }),
         });
     }
+    let mut annotations = annotations(pipeline, pipeline.line, &pipeline.annotations);
+    replace_annotations(pipeline, &mut annotations);
     JobFlow {
         api_version: "flow.volcano.sh/v1alpha1",
         kind: "JobFlow",
         metadata: meta(
             pipeline.name.clone(),
             pipeline,
-            labels(pipeline, &pipeline.name, None, &pipeline.labels),
-            annotations(pipeline, pipeline.line, &pipeline.annotations),
+            hashed(labels(pipeline, &pipeline.name, None, &pipeline.labels)),
+            annotations,
         ),
         spec: JobFlowSpec {
             job_retain_policy: "retain",

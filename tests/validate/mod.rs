@@ -52,6 +52,10 @@ pub(crate) fn check_files(files: &[(String, String)]) -> Vec<String> {
         if !(path.ends_with(".yaml") || path.ends_with(".yml")) {
             continue;
         }
+        if path == "kustomization.yaml" || path.ends_with("/kustomization.yaml") {
+            check_kustomization(path, text, files, &mut out);
+            continue;
+        }
         match serde_saphyr::from_multiple::<Value>(text) {
             Ok(documents) => {
                 for (index, value) in documents.into_iter().enumerate() {
@@ -71,6 +75,59 @@ pub(crate) fn check_files(files: &[(String, String)]) -> Vec<String> {
     }
     flow::check_cross_object(&objects, &mut out);
     out
+}
+
+/// A kustomization is not applied to the cluster: it must be a valid
+/// `kustomize.config.k8s.io/v1beta1` Kustomization whose `resources` all
+/// exist beside it (files, or folders with their own kustomization).
+fn check_kustomization(path: &str, text: &str, files: &[(String, String)], out: &mut Vec<String>) {
+    let dir = path.strip_suffix("kustomization.yaml").unwrap_or("");
+    let value: Value = match serde_saphyr::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            out.push(format!("{path}: [kustomize] does not parse: {e}"));
+            return;
+        }
+    };
+    if value["apiVersion"] != "kustomize.config.k8s.io/v1beta1" || value["kind"] != "Kustomization"
+    {
+        out.push(format!(
+            "{path}: [kustomize] not a kustomize.config.k8s.io/v1beta1 Kustomization"
+        ));
+    }
+    let Some(map) = value.as_object() else { return };
+    for key in map.keys() {
+        if ![
+            "apiVersion",
+            "kind",
+            "resources",
+            "commonLabels",
+            "labels",
+            "namespace",
+        ]
+        .contains(&key.as_str())
+        {
+            out.push(format!("{path}: [kustomize] unexpected field {key}"));
+        }
+    }
+    let Some(resources) = value["resources"].as_array() else {
+        out.push(format!("{path}: [kustomize] resources is not a list"));
+        return;
+    };
+    for r in resources {
+        let Some(r) = r.as_str() else {
+            out.push(format!("{path}: [kustomize] a resource is not a string"));
+            continue;
+        };
+        let target = format!("{dir}{r}");
+        let exists = files.iter().any(|(p, _)| *p == target)
+            || files
+                .iter()
+                .any(|(p, _)| *p == format!("{target}/kustomization.yaml"));
+        if !exists {
+            out.push(format!("{path}: [kustomize] resource {r} does not exist"));
+        }
+    }
 }
 
 /// Checks one YAML text (one or more documents) as if it were the only file
