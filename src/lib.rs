@@ -15,6 +15,7 @@ pub mod check;
 pub mod cli;
 pub mod diag;
 pub mod emit;
+pub mod fmt;
 pub mod ir;
 pub mod shard;
 pub mod source;

@@ -3,8 +3,10 @@
 mod cli;
 mod common;
 mod examples;
+mod fmt;
 mod hostile;
 mod output;
+mod parser_agreement;
 mod robustness;
 mod run;
 mod shard_agreement;

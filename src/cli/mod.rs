@@ -3,6 +3,7 @@
 //! in the input (or a failed run), 2 usage errors.
 
 mod build;
+pub mod fmt;
 mod graph;
 pub mod output;
 pub mod render;
@@ -82,6 +83,18 @@ enum Command {
         /// Remove generated files (with vcp's header) that the build no longer produces.
         #[arg(long, conflicts_with = "check")]
         prune: bool,
+    },
+    /// Format .vcp files in the one canonical layout (comments kept).
+    ///
+    /// Rewrites the files that change; with --check, writes nothing and exits
+    /// 1 when a file is not formatted.
+    Fmt {
+        /// Files, or directories to search for .vcp files.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Write nothing; exit 1 and show what would change.
+        #[arg(long)]
+        check: bool,
     },
     /// Show the stage graph as Graphviz DOT or Mermaid.
     Graph {
@@ -249,6 +262,7 @@ pub fn main() -> ExitCode {
             }
         }
         Command::Explain { code } => explain(&code),
+        Command::Fmt { paths, check } => fmt::run(&paths, check),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "vcp", &mut std::io::stdout());
             ExitCode::SUCCESS

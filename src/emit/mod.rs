@@ -62,6 +62,19 @@ fn fnv1a(bytes: &[u8], mut state: u64) -> u64 {
     state
 }
 
+/// The hash of a manifest without its source-line annotation: moving a
+/// stage in its file (`vcp fmt`, a new stage above it) does not change what
+/// runs, so it must not look like a change to a GitOps tool.
+fn hash_spec(text: &str, mut state: u64) -> u64 {
+    let source = format!("{}: ", volcano::SOURCE_ANNOTATION);
+    for line in text.split_inclusive('\n') {
+        if !line.trim_start().starts_with(&source) {
+            state = fnv1a(line.as_bytes(), state);
+        }
+    }
+    state
+}
+
 /// `text` with the hash placeholder of its spec-hash labels filled in.
 fn with_hash(text: &str, hash: u64) -> String {
     let value = format!("h{:012x}", hash & 0xffff_ffff_ffff);
@@ -186,7 +199,7 @@ fn pipeline_output(pipeline: &Pipeline) -> (BTreeMap<String, String>, Vec<Diagno
             .get(&ir::script_name(stage, kind))
             .copied()
             .unwrap_or(FNV_OFFSET);
-        fnv1a(text.as_bytes(), fnv1a(&script.to_le_bytes(), lib_hash))
+        hash_spec(text, fnv1a(&script.to_le_bytes(), lib_hash))
     };
     if pipeline.is_flow() {
         let mut flow_hash = FNV_OFFSET;
@@ -207,7 +220,7 @@ fn pipeline_output(pipeline: &Pipeline) -> (BTreeMap<String, String>, Vec<Diagno
             );
         }
         let text = yaml::document(&header, &volcano::job_flow(pipeline));
-        let hash = fnv1a(text.as_bytes(), flow_hash);
+        let hash = hash_spec(&text, flow_hash);
         files.insert("20-jobflow.yaml".into(), with_hash(&text, hash));
     } else if let Some(stage) = pipeline.stages.first() {
         let text = yaml::document(&header, &volcano::job(pipeline, stage, JobKind::Work));

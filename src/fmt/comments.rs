@@ -19,7 +19,8 @@
 //! where it starts, a list by the offset of its opening bracket. No two nodes
 //! of the tree start at the same offset, and no two lists open at one.
 
-use crate::syntax::ast::{Block, Decl, Entry, Expr, File, Item, StrLit};
+use crate::source::Span;
+use crate::syntax::ast::{Block, Entry, Expr, File, Item, StrLit};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The key of the file's own list of items, which has no bracket.
@@ -68,7 +69,7 @@ pub(super) fn scan(source: &str, file: &File) -> Vec<Comment> {
     for item in &file.items {
         match item {
             Item::Import(i) => strings.push(span_of(&i.path)),
-            Item::Pipeline(d) | Item::Template(d) => decl_strings(d, &mut strings),
+            Item::Pipeline(d) | Item::Template(d) => block_strings(&d.body, &mut strings),
         }
     }
     strings.sort_unstable();
@@ -104,14 +105,10 @@ fn span_of(s: &StrLit) -> (usize, usize) {
     (s.span.start as usize, s.span.end as usize)
 }
 
-fn decl_strings(d: &Decl, out: &mut Vec<(usize, usize)>) {
-    block_strings(&d.body, out);
-}
-
 fn block_strings(b: &Block, out: &mut Vec<(usize, usize)>) {
     for entry in &b.entries {
         match entry {
-            Entry::Stage(d) | Entry::Volume(d) => decl_strings(d, out),
+            Entry::Stage(d) | Entry::Volume(d) => block_strings(&d.body, out),
             Entry::Param(p) => {
                 if let Some(e) = &p.default {
                     expr_strings(e, out);
@@ -149,7 +146,11 @@ pub(super) fn call_paren(source: &str, name_end: usize) -> usize {
         if trimmed.starts_with('#') {
             i += trimmed.find('\n').unwrap_or(trimmed.len());
         } else {
-            return if trimmed.starts_with('(') { i } else { name_end };
+            return if trimmed.starts_with('(') {
+                i
+            } else {
+                name_end
+            };
         }
     }
 }
@@ -177,6 +178,20 @@ impl<'a> Node<'a> {
         let span = match self {
             Node::Item(Item::Import(i)) => i.span,
             Node::Item(Item::Pipeline(d) | Item::Template(d)) => d.span,
+            // The span of a field or a param runs past its value over the
+            // whitespace and comments that follow (pest skips them while
+            // looking for an optional `by`): end at the value.
+            Node::Entry(Entry::Field(f)) => Span {
+                end: f.value.span().end,
+                ..f.span
+            },
+            Node::Entry(Entry::Param(p)) => {
+                let last = p.default.as_ref().map_or(p.ty.span, Expr::span);
+                Span {
+                    end: last.end,
+                    ..p.span
+                }
+            }
             Node::Entry(e) => e.span(),
             Node::Expr(e) => e.span(),
         };
@@ -274,12 +289,13 @@ struct Cursor {
     pending: Vec<OwnLine>,
 }
 
-impl Attacher<'_> {
+impl<'a> Attacher<'a> {
     /// The comments that start in `from..to`.
-    fn comments_in(&self, from: usize, to: usize) -> &[Comment] {
-        let lo = self.comments.partition_point(|c| c.start < from);
-        let hi = self.comments.partition_point(|c| c.start < to);
-        &self.comments[lo..hi.max(lo)]
+    fn comments_in(&self, from: usize, to: usize) -> &'a [Comment] {
+        let all = self.comments;
+        let lo = all.partition_point(|c| c.start < from);
+        let hi = all.partition_point(|c| c.start < to);
+        &all[lo..hi.max(lo)]
     }
 
     fn line_of(&self, offset: usize) -> usize {
@@ -293,7 +309,10 @@ impl Attacher<'_> {
             return false;
         };
         let pieces: Vec<&str> = text.split('\n').collect();
-        pieces.len() > 2 && pieces[1..pieces.len() - 1].iter().any(|p| p.trim().is_empty())
+        pieces.len() > 2
+            && pieces[1..pieces.len() - 1]
+                .iter()
+                .any(|p| p.trim().is_empty())
     }
 
     fn list(&mut self, list: &List<'_>) {

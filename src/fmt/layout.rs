@@ -23,6 +23,16 @@ pub(super) struct Printer<'a> {
     comment_starts: Vec<usize>,
 }
 
+/// A list, or the arguments of a call.
+struct Seq<'e> {
+    /// `[` or `name(`.
+    open: String,
+    close: &'static str,
+    /// The offset of the opening bracket, which names the list's comments.
+    key: usize,
+    items: &'e [Expr],
+}
+
 /// One line of a list or block before alignment.
 enum Row {
     Blank,
@@ -98,14 +108,17 @@ impl<'a> Printer<'a> {
         }
     }
 
-    fn has_comment(&self, start: u32, end: u32) -> bool {
-        let i = self.comment_starts.partition_point(|&c| c < start as usize);
-        self.comment_starts.get(i).is_some_and(|&c| c < end as usize)
+    /// Whether a comment starts in `start..end`.
+    fn has_comment(&self, start: usize, end: usize) -> bool {
+        let i = self.comment_starts.partition_point(|&c| c < start);
+        self.comment_starts.get(i).is_some_and(|&c| c < end)
     }
 
     /// The text between the quotes of a `"""` string, if `s` is one.
     fn triple_inner(&self, s: &StrLit) -> Option<&'a str> {
-        let text = self.source.get(s.span.start as usize..s.span.end as usize)?;
+        let text = self
+            .source
+            .get(s.span.start as usize..s.span.end as usize)?;
         if text.len() >= 6 && text.starts_with("\"\"\"") && text.ends_with("\"\"\"") {
             text.get(3..text.len() - 3)
         } else {
@@ -128,13 +141,18 @@ impl<'a> Printer<'a> {
             Expr::Bool { value, .. } => Some(value.to_string()),
             Expr::Ident(i) => Some(i.name.clone()),
             Expr::List { items, span } => {
-                if self.has_comment(span.start, span.end) || items.iter().any(is_block) {
+                if self.has_comment(span.start as usize, span.end as usize)
+                    || items.iter().any(is_block)
+                {
                     return None;
                 }
                 Some(format!("[{}]", self.flat_all(items)?))
             }
             Expr::Call { name, args, span } => {
-                if self.has_comment(span.start, span.end) || args.iter().any(is_block) {
+                // Comments before the `(` are printed above the line, not
+                // inside the call: only those between the parentheses count.
+                let paren = comments::call_paren(self.source, name.span.end as usize);
+                if self.has_comment(paren, span.end as usize) || args.iter().any(is_block) {
                     return None;
                 }
                 Some(format!("{}({})", name.name, self.flat_all(args)?))
@@ -155,7 +173,9 @@ impl<'a> Printer<'a> {
     /// [`MAX_INLINE_ENTRIES`] fields whose values hold no block, and no
     /// comment anywhere inside.
     fn flat_block(&self, b: &Block) -> Option<String> {
-        if self.has_comment(b.span.start, b.span.end) || b.entries.len() > MAX_INLINE_ENTRIES {
+        if self.has_comment(b.span.start as usize, b.span.end as usize)
+            || b.entries.len() > MAX_INLINE_ENTRIES
+        {
             return None;
         }
         if b.entries.is_empty() {
@@ -187,12 +207,22 @@ impl<'a> Printer<'a> {
     fn expr(&self, e: &Expr, indent: usize, col: usize, suffix: usize) -> Lines {
         match e {
             Expr::List { items, span } => {
-                self.seq(e, "[", "]", span.start as usize, items, indent, col, suffix)
+                let seq = Seq {
+                    open: "[".to_string(),
+                    close: "]",
+                    key: span.start as usize,
+                    items,
+                };
+                self.seq(e, seq, indent, col, suffix)
             }
             Expr::Call { name, args, .. } => {
-                let paren = comments::call_paren(self.source, name.span.end as usize);
-                let open = format!("{}(", name.name);
-                self.seq(e, &open, ")", paren, args, indent, col, suffix)
+                let seq = Seq {
+                    open: format!("{}(", name.name),
+                    close: ")",
+                    key: comments::call_paren(self.source, name.span.end as usize),
+                    items: args,
+                };
+                self.seq(e, seq, indent, col, suffix)
             }
             Expr::Map(b) => self.block(b, indent, col, suffix, false),
             Expr::By {
@@ -226,37 +256,33 @@ impl<'a> Printer<'a> {
 
     /// A list or a call's arguments: on one line if it may and fits, else
     /// one item per line, each followed by a comma.
-    #[allow(clippy::too_many_arguments)]
-    fn seq(
-        &self,
-        whole: &Expr,
-        open: &str,
-        close: &str,
-        key: usize,
-        items: &[Expr],
-        indent: usize,
-        col: usize,
-        suffix: usize,
-    ) -> Lines {
+    fn seq(&self, whole: &Expr, seq: Seq<'_>, indent: usize, col: usize, suffix: usize) -> Lines {
         if let Some(flat) = self.flat(whole)
-            && (items.is_empty() || Self::fits(col, &flat, suffix))
+            && (seq.items.is_empty() || Self::fits(col, &flat, suffix))
         {
             return vec![flat];
         }
         let inner = indent + INDENT;
         let mut rows = Vec::new();
-        for item in items {
+        for item in seq.items {
             let mut lines = self.expr(item, inner, inner, 1);
             push_last(&mut lines, ",");
             let lines = prefixed(inner, "", lines);
             self.push_node(&mut rows, item.span().start as usize, inner, lines, None, 0);
         }
-        self.push_dangling(&mut rows, key, inner);
-        self.bracketed(open, key, rows, close, indent)
+        self.push_dangling(&mut rows, seq.key, inner);
+        self.bracketed(&seq.open, seq.key, rows, seq.close, indent)
     }
 
     /// `open` (with the list's header comment), the rows, `close`.
-    fn bracketed(&self, open: &str, key: usize, rows: Vec<Row>, close: &str, indent: usize) -> Lines {
+    fn bracketed(
+        &self,
+        open: &str,
+        key: usize,
+        rows: Vec<Row>,
+        close: &str,
+        indent: usize,
+    ) -> Lines {
         let mut first = open.to_string();
         if let Some(c) = self.attached.header.get(&key) {
             first.push_str("  ");
@@ -271,7 +297,14 @@ impl<'a> Printer<'a> {
     /// A block: on one line if [`Printer::flat_block`] allows it and it
     /// fits (never when `always_multi`, unless empty), else one entry per
     /// line.
-    fn block(&self, b: &Block, indent: usize, col: usize, suffix: usize, always_multi: bool) -> Lines {
+    fn block(
+        &self,
+        b: &Block,
+        indent: usize,
+        col: usize,
+        suffix: usize,
+        always_multi: bool,
+    ) -> Lines {
         if (!always_multi || b.entries.is_empty())
             && let Some(flat) = self.flat_block(b)
             && (b.entries.is_empty() || Self::fits(col, &flat, suffix))
@@ -395,8 +428,10 @@ impl<'a> Printer<'a> {
                         })
                 })
                 .unwrap_or(0);
-            push_comments(&mut rows, leading[..header_len].iter(), 0);
-            rows.push(Row::Blank);
+            if header_len > 0 {
+                push_comments(&mut rows, leading[..header_len].iter(), 0);
+                rows.push(Row::Blank);
+            }
         }
         let ordered = file
             .items
@@ -427,7 +462,11 @@ impl<'a> Printer<'a> {
     }
 }
 
-fn push_comments<'c>(rows: &mut Vec<Row>, comments: impl Iterator<Item = &'c OwnLine>, indent: usize) {
+fn push_comments<'c>(
+    rows: &mut Vec<Row>,
+    comments: impl Iterator<Item = &'c OwnLine>,
+    indent: usize,
+) {
     for c in comments {
         if c.blank_before {
             rows.push(Row::Blank);
@@ -483,7 +522,9 @@ fn flush(section: &mut Vec<Row>, out: &mut Lines) {
     let key_width = section
         .iter()
         .filter_map(|r| match r {
-            Row::Node { key: Some((_, w)), .. } => Some(*w),
+            Row::Node {
+                key: Some((_, w)), ..
+            } => Some(*w),
             _ => None,
         })
         .max()

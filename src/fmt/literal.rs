@@ -145,11 +145,15 @@ mod tests {
 
     #[test]
     fn triple_reindents() {
-        let lines = triple_lines("\n        set -e\n          echo\n\n        ", 2).unwrap();
-        assert_eq!(lines, ["\"\"\"", "    set -e", "      echo", "", "  \"\"\""]);
-        let lines = triple_lines("x", 0).unwrap();
+        let lines = triple_lines("\n        set -e\n          echo\n\n        ", 2)
+            .expect("a plain string");
+        assert_eq!(
+            lines,
+            ["\"\"\"", "    set -e", "      echo", "", "  \"\"\""]
+        );
+        let lines = triple_lines("x", 0).expect("a plain string");
         assert_eq!(lines, ["\"\"\"", "  x", "\"\"\""]);
-        let lines = triple_lines("  ", 4).unwrap();
+        let lines = triple_lines("  ", 4).expect("a plain string");
         assert_eq!(lines, ["\"\"\"", "  ", "    \"\"\""]);
     }
 }

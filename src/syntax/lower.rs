@@ -240,10 +240,15 @@ impl<'a> Lowering<'a> {
         let mut idents = idents.into_iter();
         match (idents.next(), idents.next()) {
             (Some(name), Some(ty)) => Some(Param {
+                // To the end of the default (or the type), without the
+                // whitespace pest's span takes after it.
+                span: Span {
+                    end: default.as_ref().map_or(ty.span, Expr::span).end,
+                    ..span
+                },
                 name,
                 ty,
                 default,
-                span,
             }),
             _ => {
                 self.malformed(span);
@@ -267,7 +272,13 @@ impl<'a> Lowering<'a> {
             }
         }
         match (key, value) {
-            (Some(key), Some(value)) => Some(Field { key, value, span }),
+            // From the key to the end of the value: pest's span of the rule
+            // also covers the whitespace it skipped looking for `by`.
+            (Some(key), Some(value)) => Some(Field {
+                span: key.span.to(value.span()),
+                key,
+                value,
+            }),
             _ => {
                 self.malformed(span);
                 None

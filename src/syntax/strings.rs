@@ -53,7 +53,9 @@ pub(super) fn triple(
         if i > 0 {
             push_text(&mut parts, "\n");
         }
-        let cut = indent.min(line.len());
+        // Only spaces and tabs count as indentation; other whitespace
+        // (U+3000) is text, and cutting into it would split a character.
+        let cut = indent.min(line.len() - line.trim_start_matches([' ', '\t']).len());
         // Strip CR of CRLF files: line endings are not part of the value.
         let body = line[cut..].strip_suffix('\r').unwrap_or(&line[cut..]);
         decode(file, body, offset + cut, &mut parts, diags);

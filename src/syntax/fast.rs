@@ -1,0 +1,473 @@
+//! A hand-written recursive-descent parser for files without syntax errors.
+//!
+//! The pest parser generated from `grammar/vcp.pest` is the specification
+//! and produces every syntax diagnostic; it is also about ten times slower
+//! than this one (backtracking, implicit whitespace tried at every `~`).
+//! [`parse`] accepts exactly the inputs the pest path accepts without a
+//! diagnostic and builds the same AST, spans included; on anything else it
+//! gives up (`None`) and the pest path runs and explains the error. A test
+//! (`tests/parser_agreement.rs`) holds the two to this contract on the
+//! examples, every UI case and generated inputs.
+
+use super::ast::*;
+use super::strings;
+use crate::diag::Diagnostic;
+use crate::source::{FileId, Span};
+
+/// The AST of `text`, or `None` when the file is not cleanly valid.
+pub(super) fn parse(file: FileId, text: &str) -> Option<File> {
+    let mut p = Parser {
+        file,
+        src: text.as_bytes(),
+        text,
+        pos: 0,
+        diags: Vec::new(),
+    };
+    let items = p.file()?;
+    p.diags.is_empty().then_some(File { items })
+}
+
+struct Parser<'a> {
+    file: FileId,
+    src: &'a [u8],
+    text: &'a str,
+    pos: usize,
+    /// Diagnostics of string decoding: any of them sends the file to pest.
+    diags: Vec<Diagnostic>,
+}
+
+fn is_ident_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
+}
+
+impl Parser<'_> {
+    fn span(&self, start: usize, end: usize) -> Span {
+        Span::new(self.file, start, end)
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.src.get(self.pos).copied()
+    }
+
+    fn at(&self, s: &str) -> bool {
+        self.src[self.pos..].starts_with(s.as_bytes())
+    }
+
+    /// pest's implicit whitespace: spaces, tabs, CR, LF and `#` comments.
+    fn skip(&mut self) {
+        while let Some(b) = self.peek() {
+            match b {
+                b' ' | b'\t' | b'\r' | b'\n' => self.pos += 1,
+                b'#' => {
+                    while self.peek().is_some_and(|b| b != b'\n') {
+                        self.pos += 1;
+                    }
+                }
+                _ => break,
+            }
+        }
+    }
+
+    /// The grammar's `sp`: spaces and tabs only.
+    fn sp(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t')) {
+            self.pos += 1;
+        }
+    }
+
+    /// A keyword: the word, not followed by an identifier character.
+    fn keyword(&self, word: &str) -> bool {
+        self.at(word)
+            && !self
+                .src
+                .get(self.pos + word.len())
+                .copied()
+                .is_some_and(is_ident_char)
+    }
+
+    fn ident(&mut self) -> Option<Ident> {
+        let start = self.pos;
+        let first = self.peek()?;
+        if !(first.is_ascii_alphabetic() || first == b'_') {
+            return None;
+        }
+        self.pos += 1;
+        while self.peek().is_some_and(is_ident_char) {
+            self.pos += 1;
+        }
+        Some(Ident {
+            name: self.text[start..self.pos].to_string(),
+            span: self.span(start, self.pos),
+        })
+    }
+
+    fn file(&mut self) -> Option<Vec<Item>> {
+        let mut items = Vec::new();
+        self.skip();
+        while self.pos < self.src.len() {
+            let start = self.pos;
+            if self.keyword("import") {
+                self.pos += "import".len();
+                self.skip();
+                let path = self.string()?;
+                items.push(Item::Import(Import {
+                    span: self.span(start, path.span.end as usize),
+                    path,
+                }));
+            } else if self.keyword("pipeline") {
+                items.push(Item::Pipeline(self.decl("pipeline")?));
+            } else if self.keyword("template") {
+                items.push(Item::Template(self.decl("template")?));
+            } else {
+                return None;
+            }
+            self.skip();
+        }
+        Some(items)
+    }
+
+    /// `keyword name { ... }`, at the keyword.
+    fn decl(&mut self, keyword: &str) -> Option<Decl> {
+        let start = self.pos;
+        self.pos += keyword.len();
+        self.skip();
+        let name = self.ident()?;
+        self.skip();
+        let body = self.block()?;
+        Some(Decl {
+            name,
+            span: self.span(start, body.span.end as usize),
+            body,
+        })
+    }
+
+    /// `{ entry (,)? ... }`, at the `{`.
+    fn block(&mut self) -> Option<Block> {
+        let start = self.pos;
+        if self.peek() != Some(b'{') {
+            return None;
+        }
+        self.pos += 1;
+        let mut entries = Vec::new();
+        loop {
+            self.skip();
+            match self.peek() {
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Some(Block {
+                        entries,
+                        span: self.span(start, self.pos),
+                    });
+                }
+                None => return None,
+                _ => {}
+            }
+            entries.push(self.entry()?);
+            self.skip();
+            if self.peek() == Some(b',') {
+                self.pos += 1;
+            }
+        }
+    }
+
+    /// True when the keyword at the cursor starts a declaration (it is
+    /// followed by a name), not a field that happens to be called `stage`.
+    fn declares(&self, keyword: &str) -> bool {
+        if !self.keyword(keyword) {
+            return false;
+        }
+        let mut probe = Parser {
+            file: self.file,
+            src: self.src,
+            text: self.text,
+            pos: self.pos + keyword.len(),
+            diags: Vec::new(),
+        };
+        if keyword == "param" {
+            probe.sp();
+        } else {
+            probe.skip();
+        }
+        probe.ident().is_some()
+    }
+
+    fn entry(&mut self) -> Option<Entry> {
+        if self.declares("stage") {
+            return Some(Entry::Stage(self.decl("stage")?));
+        }
+        if self.declares("volume") {
+            return Some(Entry::Volume(self.decl("volume")?));
+        }
+        if self.declares("param") {
+            return Some(Entry::Param(self.param()?));
+        }
+        Some(Entry::Field(self.field()?))
+    }
+
+    /// `param name: type [= value]`, all on one line.
+    fn param(&mut self) -> Option<Param> {
+        let start = self.pos;
+        self.pos += "param".len();
+        self.sp();
+        let name = self.ident()?;
+        self.sp();
+        if self.peek() != Some(b':') {
+            return None;
+        }
+        self.pos += 1;
+        self.sp();
+        let ty = self.ident()?;
+        let after_type = self.pos;
+        self.sp();
+        let default = if self.peek() == Some(b'=') {
+            self.pos += 1;
+            self.sp();
+            Some(self.expr()?)
+        } else {
+            self.pos = after_type;
+            None
+        };
+        let end = default.as_ref().map_or(ty.span, Expr::span).end as usize;
+        Some(Param {
+            name,
+            ty,
+            default,
+            span: self.span(start, end),
+        })
+    }
+
+    /// `key = value` or `key { ... }`, the value on the line of the key.
+    fn field(&mut self) -> Option<Field> {
+        let key = self.key()?;
+        self.sp();
+        let value = match self.peek() {
+            Some(b'=') => {
+                self.pos += 1;
+                self.sp();
+                self.expr()?
+            }
+            Some(b'{') => Expr::Map(self.block()?),
+            _ => return None,
+        };
+        Some(Field {
+            span: key.span.to(value.span()),
+            key,
+            value,
+        })
+    }
+
+    fn key(&mut self) -> Option<Key> {
+        let start = self.pos;
+        if self.peek() == Some(b'"') {
+            let lit = self.string()?;
+            let name = lit.as_plain()?;
+            return Some(Key {
+                name,
+                quoted: true,
+                span: self.span(start, self.pos),
+            });
+        }
+        let id = self.ident()?;
+        Some(Key {
+            name: id.name,
+            quoted: false,
+            span: id.span,
+        })
+    }
+
+    /// `primary [by strategy]`.
+    fn expr(&mut self) -> Option<Expr> {
+        let start = self.pos;
+        let primary = self.primary()?;
+        let after = self.pos;
+        self.skip();
+        if self.keyword("by") {
+            self.pos += 2;
+            self.skip();
+            if let Some(strategy) = self.ident() {
+                return Some(Expr::By {
+                    source: Box::new(primary),
+                    span: self.span(start, self.pos),
+                    strategy,
+                });
+            }
+        }
+        // `by` without a name is not part of this value: pest backtracks.
+        self.pos = after;
+        Some(primary)
+    }
+
+    fn primary(&mut self) -> Option<Expr> {
+        let start = self.pos;
+        match self.peek()? {
+            b'"' => self.string().map(Expr::Str),
+            b'[' => {
+                self.pos += 1;
+                let items = self.exprs(b']')?;
+                Some(Expr::List {
+                    items,
+                    span: self.span(start, self.pos),
+                })
+            }
+            b'{' => self.block().map(Expr::Map),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => {
+                if self.keyword("true") || self.keyword("false") {
+                    let value = self.at("true");
+                    self.pos += if value { 4 } else { 5 };
+                    return Some(Expr::Bool {
+                        value,
+                        span: self.span(start, self.pos),
+                    });
+                }
+                let name = self.ident()?;
+                let after = self.pos;
+                self.skip();
+                if self.peek() == Some(b'(') {
+                    self.pos += 1;
+                    let args = self.exprs(b')')?;
+                    return Some(Expr::Call {
+                        name,
+                        args,
+                        span: self.span(start, self.pos),
+                    });
+                }
+                self.pos = after;
+                Some(Expr::Ident(name))
+            }
+        }
+    }
+
+    /// `expr (, expr)* ,? close`, after the opening bracket.
+    fn exprs(&mut self, close: u8) -> Option<Vec<Expr>> {
+        let mut items = Vec::new();
+        self.skip();
+        if self.peek() == Some(close) {
+            self.pos += 1;
+            return Some(items);
+        }
+        loop {
+            items.push(self.expr()?);
+            self.skip();
+            match self.peek()? {
+                b',' => {
+                    self.pos += 1;
+                    self.skip();
+                    if self.peek() == Some(close) {
+                        self.pos += 1;
+                        return Some(items);
+                    }
+                }
+                b if b == close => {
+                    self.pos += 1;
+                    return Some(items);
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// `-? digits (. digits)?` then a unit (a quantity) or nothing that
+    /// could continue a name (a number).
+    fn number(&mut self) -> Option<Expr> {
+        let start = self.pos;
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        let digits = |p: &mut Self| {
+            let from = p.pos;
+            while p.peek().is_some_and(|b| b.is_ascii_digit()) {
+                p.pos += 1;
+            }
+            p.pos > from
+        };
+        if !digits(self) {
+            return None;
+        }
+        if self.peek() == Some(b'.') && self.src.get(self.pos + 1).is_some_and(u8::is_ascii_digit) {
+            self.pos += 1;
+            digits(self);
+        }
+        if self.peek().is_some_and(|b| b.is_ascii_alphabetic()) {
+            while self.peek().is_some_and(|b| b.is_ascii_alphanumeric()) {
+                self.pos += 1;
+            }
+            return Some(Expr::Quantity {
+                text: self.text[start..self.pos].to_string(),
+                span: self.span(start, self.pos),
+            });
+        }
+        if self.peek().is_some_and(is_ident_char) {
+            return None;
+        }
+        Some(Expr::Number {
+            text: self.text[start..self.pos].to_string(),
+            span: self.span(start, self.pos),
+        })
+    }
+
+    /// `"..."` or `"""..."""`, decoded by the same code as the pest path.
+    fn string(&mut self) -> Option<StrLit> {
+        let start = self.pos;
+        if self.at("\"\"\"") {
+            self.pos += 3;
+            let inner = self.pos;
+            loop {
+                if self.at("\"\"\"") {
+                    break;
+                }
+                match self.peek() {
+                    None => return None,
+                    Some(b'\\') => self.pos += 1 + self.char_len_at(self.pos + 1),
+                    Some(_) => self.pos += self.char_len_at(self.pos),
+                }
+            }
+            let raw = &self.text[inner..self.pos];
+            self.pos += 3;
+            let span = self.span(start, self.pos);
+            return Some(strings::triple(
+                self.file,
+                raw,
+                inner,
+                span,
+                &mut self.diags,
+            ));
+        }
+        if self.peek() != Some(b'"') {
+            return None;
+        }
+        self.pos += 1;
+        let inner = self.pos;
+        loop {
+            match self.peek()? {
+                b'"' => break,
+                b'\n' => return None,
+                b'\\' => {
+                    if matches!(self.src.get(self.pos + 1), None | Some(b'\n')) {
+                        return None;
+                    }
+                    self.pos += 1 + self.char_len_at(self.pos + 1);
+                }
+                _ => self.pos += 1,
+            }
+        }
+        let raw = &self.text[inner..self.pos];
+        self.pos += 1;
+        let span = self.span(start, self.pos);
+        Some(strings::simple(
+            self.file,
+            raw,
+            inner,
+            span,
+            &mut self.diags,
+        ))
+    }
+
+    /// Length of the UTF-8 character at byte `i` (0 at the end).
+    fn char_len_at(&self, i: usize) -> usize {
+        self.text
+            .get(i..)
+            .and_then(|s| s.chars().next())
+            .map_or(0, char::len_utf8)
+    }
+}
