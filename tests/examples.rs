@@ -256,3 +256,31 @@ fn graphs_are_accepted_by_dot() {
         );
     }
 }
+
+/// `vcp build -o -`: every manifest as one stream, valid as one file.
+#[test]
+fn the_yaml_stream_holds_every_manifest_and_passes_the_validator() {
+    for dir in examples() {
+        let source = dir.join("pipeline.vcp");
+        let out = vcp(&["build", source.to_str().expect("utf-8"), "-o", "-"]);
+        assert!(out.status.success());
+        let stream = String::from_utf8(out.stdout).expect("UTF-8");
+        let built = build_example(&dir);
+        let manifests = built
+            .keys()
+            .filter(|p| p.ends_with(".yaml") && !p.ends_with("kustomization.yaml"))
+            .count();
+        assert!(
+            stream.matches("\napiVersion: ").count()
+                + usize::from(stream.starts_with("apiVersion"))
+                >= manifests
+        );
+        let problems = crate::validate::check_files(&[("stream.yaml".to_string(), stream)]);
+        assert!(
+            problems.is_empty(),
+            "{}: {}",
+            dir.display(),
+            problems.join("\n")
+        );
+    }
+}

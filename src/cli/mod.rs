@@ -70,7 +70,9 @@ enum Command {
         /// The .vcp files to compile, or directories to search for them.
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// The output directory.
+        /// The output directory, or `-` for every manifest as one YAML stream
+        /// on stdout (for `kubectl apply -f -`; the scripts are inside the
+        /// ConfigMaps).
         #[arg(short, long, value_name = "DIR")]
         output: PathBuf,
         /// Override a parameter: `--set name=value` (repeatable).
@@ -211,6 +213,7 @@ pub fn main() -> ExitCode {
             let (code, compiled) = compile_inputs(&files, &sets, reporter);
             match compiled.and_then(|c| c.output.zip(c.checked.build)) {
                 Some((out, _)) if check => build::check(&output, &out),
+                Some((out, _)) if output.as_os_str() == "-" => stdout(&emit::stream(&out)),
                 Some((out, b)) => build::write(&output, &out, b.pipelines.len(), prune),
                 None => code,
             }

@@ -12,6 +12,34 @@ use crate::ir::{self, Build, JobKind, Pipeline};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// Every manifest of a build as one multi-document YAML stream, in the order
+/// `kubectl apply -f -` should create them: per pipeline, its ConfigMaps,
+/// its JobTemplates (or Job), its JobFlow. Kustomizations and the plain
+/// script files are left out (the scripts are inside the ConfigMaps).
+pub fn stream(output: &Output) -> String {
+    let mut out = String::new();
+    for (path, text) in &output.files {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        if !path.ends_with(".yaml") || name == "kustomization.yaml" {
+            continue;
+        }
+        // One header for the stream; each file's own header line goes.
+        let body = if is_generated(text) {
+            text.split_once('\n').map_or("", |(_, rest)| rest)
+        } else {
+            text.as_str()
+        };
+        if out.is_empty() {
+            out.push_str(text.lines().next().unwrap_or_default());
+            out.push('\n');
+        } else {
+            out.push_str("---\n");
+        }
+        out.push_str(body);
+    }
+    out
+}
+
 /// Every file of a build, by path relative to the output directory.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Output {
@@ -131,104 +159,46 @@ fn pipeline_output(pipeline: &Pipeline) -> (BTreeMap<String, String>, Vec<Diagno
     let mut files = BTreeMap::new();
     let mut diags = Vec::new();
     let lib = script::render_lib(pipeline);
-    files.insert(format!("scripts/{}", script::LIB_NAME), lib.clone());
-    let mut config_maps = vec![volcano::scripts_config_map(
-        pipeline,
-        pipeline.lib_config_map(),
-        pipeline.line,
-        BTreeMap::from([(script::LIB_NAME.to_string(), lib)]),
-    )];
-    for stage in &pipeline.stages {
-        let mut scripts = BTreeMap::new();
-        for kind in [JobKind::Work, JobKind::Reduce] {
-            if kind == JobKind::Reduce && stage.reduce.is_none() {
-                continue;
-            }
-            let name = ir::script_name(stage, kind);
-            let script = script::render(pipeline, stage, kind);
-            files.insert(format!("scripts/{name}"), script.clone());
-            scripts.insert(name, script);
-        }
-        let size: usize = scripts.iter().map(|(k, v)| k.len() + v.len()).sum();
-        if size > CONFIG_MAP_LIMIT {
-            diags.push(
-                Diagnostic::error(
-                    Code::ScriptsTooLarge,
-                    stage.span,
-                    format!(
-                        "the scripts of stage `{}` take {size} bytes; the ConfigMap that carries them holds at most {CONFIG_MAP_LIMIT}",
-                        stage.name
-                    ),
-                )
-                .with_label("this stage's scripts")
-                .with_help(
-                    "a long literal item list is the usual cause: put the items in a file on a volume and use `lines(path)`",
-                ),
-            );
-        }
-        config_maps.push(volcano::scripts_config_map(
+    let lib_hash = fnv1a(lib.as_bytes(), FNV_OFFSET);
+    let lib_config_map = yaml::document(
+        "",
+        &volcano::scripts_config_map(
             pipeline,
-            pipeline.stage_config_map(stage),
-            stage.line,
-            scripts,
-        ));
+            pipeline.lib_config_map(),
+            pipeline.line,
+            BTreeMap::from([(script::LIB_NAME.to_string(), lib.clone())]),
+        ),
+    );
+    files.insert(format!("scripts/{}", script::LIB_NAME), lib);
+
+    // Stages render independently (their scripts, ConfigMap and jobs):
+    // spread them over the cores, then put the results back in order.
+    let flow = pipeline.is_flow();
+    let stages = parallel_map(&pipeline.stages, |stage| {
+        render_stage(pipeline, stage, &header, lib_hash, flow)
+    });
+
+    let mut config_maps = vec![lib_config_map];
+    let mut flow_hash = FNV_OFFSET;
+    for stage in stages {
+        diags.extend(stage.problem);
+        config_maps.push(stage.config_map);
+        for (name, text) in stage.scripts {
+            files.insert(format!("scripts/{name}"), text);
+        }
+        for (path, text, hash) in stage.jobs {
+            flow_hash = fnv1a(&hash.to_le_bytes(), flow_hash);
+            files.insert(path, text);
+        }
     }
-    let documents: Vec<String> = config_maps
-        .iter()
-        .map(|cm| yaml::document("", cm))
-        .collect();
     files.insert(
         "00-configmaps.yaml".into(),
-        format!("{header}{}", documents.join("---\n")),
+        format!("{header}{}", config_maps.join("---\n")),
     );
-    // Each job's hash covers its YAML and the scripts it runs; the
-    // JobFlow's covers its own YAML and every template's hash.
-    let script_hash: BTreeMap<String, u64> = files
-        .iter()
-        .filter_map(|(path, text)| {
-            path.strip_prefix("scripts/")
-                .map(|name| (name.to_string(), fnv1a(text.as_bytes(), FNV_OFFSET)))
-        })
-        .collect();
-    let lib_hash = script_hash
-        .get(script::LIB_NAME)
-        .copied()
-        .unwrap_or(FNV_OFFSET);
-    let job_hash = |stage: &ir::Stage, kind: JobKind, text: &str| {
-        let script = script_hash
-            .get(&ir::script_name(stage, kind))
-            .copied()
-            .unwrap_or(FNV_OFFSET);
-        hash_spec(text, fnv1a(&script.to_le_bytes(), lib_hash))
-    };
-    if pipeline.is_flow() {
-        let mut flow_hash = FNV_OFFSET;
-        for job in pipeline.jobs() {
-            let name = pipeline.template_name(job.stage, job.kind);
-            let suffix = name
-                .strip_prefix(&format!("{}-", pipeline.name))
-                .unwrap_or(&name);
-            let text = yaml::document(
-                &header,
-                &volcano::job_template(pipeline, job.stage, job.kind),
-            );
-            let hash = job_hash(job.stage, job.kind, &text);
-            flow_hash = fnv1a(&hash.to_le_bytes(), flow_hash);
-            files.insert(
-                format!("10-jobtemplate-{suffix}.yaml"),
-                with_hash(&text, hash),
-            );
-        }
+    if flow {
         let text = yaml::document(&header, &volcano::job_flow(pipeline));
         let hash = hash_spec(&text, flow_hash);
         files.insert("20-jobflow.yaml".into(), with_hash(&text, hash));
-    } else if let Some(stage) = pipeline.stages.first() {
-        let text = yaml::document(&header, &volcano::job(pipeline, stage, JobKind::Work));
-        let hash = job_hash(stage, JobKind::Work, &text);
-        files.insert(
-            format!("10-job-{}.yaml", stage.name),
-            with_hash(&text, hash),
-        );
     }
     let resources: Vec<String> = files
         .keys()
@@ -240,4 +210,108 @@ fn pipeline_output(pipeline: &Pipeline) -> (BTreeMap<String, String>, Vec<Diagno
         yaml::document(&header, &Kustomization::new(resources)),
     );
     (files, diags)
+}
+
+/// What one stage contributes to its pipeline's files.
+struct StageOutput {
+    /// (file name, text) of its wrapper scripts.
+    scripts: Vec<(String, String)>,
+    /// Its ConfigMap, as a YAML document without header.
+    config_map: String,
+    /// (path, text, hash) of its JobTemplates (or its Job).
+    jobs: Vec<(String, String, u64)>,
+    problem: Option<Diagnostic>,
+}
+
+fn render_stage(
+    pipeline: &Pipeline,
+    stage: &ir::Stage,
+    header: &str,
+    lib_hash: u64,
+    flow: bool,
+) -> StageOutput {
+    let mut scripts = Vec::new();
+    let mut jobs = Vec::new();
+    for kind in [JobKind::Work, JobKind::Reduce] {
+        if kind == JobKind::Reduce && stage.reduce.is_none() {
+            continue;
+        }
+        let script = script::render(pipeline, stage, kind);
+        // A job's hash covers its YAML and the scripts it runs.
+        let seed = fnv1a(
+            &fnv1a(script.as_bytes(), FNV_OFFSET).to_le_bytes(),
+            lib_hash,
+        );
+        let (path, text) = if flow {
+            let name = pipeline.template_name(stage, kind);
+            let suffix = name
+                .strip_prefix(&format!("{}-", pipeline.name))
+                .unwrap_or(&name);
+            (
+                format!("10-jobtemplate-{suffix}.yaml"),
+                yaml::document(header, &volcano::job_template(pipeline, stage, kind)),
+            )
+        } else {
+            (
+                format!("10-job-{}.yaml", stage.name),
+                yaml::document(header, &volcano::job(pipeline, stage, kind)),
+            )
+        };
+        let hash = hash_spec(&text, seed);
+        jobs.push((path, with_hash(&text, hash), hash));
+        scripts.push((ir::script_name(stage, kind), script));
+    }
+    let size: usize = scripts.iter().map(|(k, v)| k.len() + v.len()).sum();
+    let problem = (size > CONFIG_MAP_LIMIT).then(|| {
+        Diagnostic::error(
+            Code::ScriptsTooLarge,
+            stage.span,
+            format!(
+                "the scripts of stage `{}` take {size} bytes; the ConfigMap that carries them holds at most {CONFIG_MAP_LIMIT}",
+                stage.name
+            ),
+        )
+        .with_label("this stage's scripts")
+        .with_help("a long literal item list is the usual cause: put the items in a file on a volume and use `lines(path)`")
+    });
+    let config_map = yaml::document(
+        "",
+        &volcano::scripts_config_map(
+            pipeline,
+            pipeline.stage_config_map(stage),
+            stage.line,
+            scripts.iter().cloned().collect(),
+        ),
+    );
+    StageOutput {
+        scripts,
+        config_map,
+        jobs,
+        problem,
+    }
+}
+
+/// `items.iter().map(f).collect()`, on every core for long lists. The
+/// result is in the order of `items` whatever the threads do.
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    // Below a few dozen items a thread costs more than it saves.
+    let threads = cores.min(items.len() / 32).max(1);
+    if threads == 1 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
 }

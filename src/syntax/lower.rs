@@ -109,9 +109,11 @@ impl<'a> Lowering<'a> {
             name_len > 0 && t[name_len..].trim_start().starts_with(['=', '{'])
         };
         if !looks_like_field
-            && self
-                .value_on_next_line
-                .is_some_and(|next| self.text[next..junk_start].trim().is_empty())
+            && self.value_on_next_line.is_some_and(|next| {
+                self.text
+                    .get(next..junk_start)
+                    .is_some_and(|gap| gap.trim().is_empty())
+            })
         {
             self.value_on_next_line = None;
             return;

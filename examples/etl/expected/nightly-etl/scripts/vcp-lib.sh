@@ -7,7 +7,8 @@
 # this file and calls vcp_worker_main or vcp_reduce_main.
 #
 # Exit status of a worker: 0 success, 1 the command failed (an item, after
-# its retries), 2 the environment is wrong.
+# its retries), 2 the environment is wrong. `vcp run` restarts failed workers
+# itself and sets VCP_RETRIES=0; a pod retries inside the script.
 
 # Functions called from a trap, and shard helpers a stage does not use, look
 # unreachable to shellcheck.
