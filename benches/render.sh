@@ -29,7 +29,7 @@ vcp=$PWD/target/release/vcp
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-median() { python3 -c 'import json,sys; print(f"{json.load(open(sys.argv[1]))[\"results\"][0][\"median\"]*1000:.1f}")' "$1"; }
+median() { python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print("%.1f" % (r["median"] * 1000))' "$1"; }
 peak_mb() { /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -1 | awk '{ printf "%.1f", $1 / 1024 }'; }
 
 printf '%7s %10s %10s %10s %10s %10s %12s %9s\n' N stream_ms tree_ms rebuild_ms cp_ms broken_ms peak_MB out_MB

@@ -270,8 +270,7 @@ impl<'a> PipelineChecker<'a> {
         pipeline.volumes = self.volumes(&volumes);
 
         let mut seen: BTreeMap<&str, &Ident> = BTreeMap::new();
-        let mut checked = Vec::new();
-        let mut all_spans = Vec::new();
+        let mut unique = Vec::new();
         for stage in &stages {
             if let Some(first) = seen.get(stage.name.name.as_str()) {
                 self.eval
@@ -286,14 +285,40 @@ impl<'a> PipelineChecker<'a> {
                 continue;
             }
             seen.insert(&stage.name.name, &stage.name);
-            let (checked_stage, spans) = self.stage(
+            unique.push(*stage);
+        }
+        // Stages are checked independently (each with its own diagnostics,
+        // merged back in order), so they can spread over the cores.
+        let (sources, templates, options) = (self.sources, self.templates, self.options);
+        let (params, poisoned) = (&self.eval.params, &self.eval.poisoned);
+        let results = crate::par::map(&unique, |stage| {
+            let mut diags = Vec::new();
+            let mut checker = PipelineChecker {
+                suggested: BTreeSet::new(),
+                sources,
+                templates,
+                options,
+                eval: Eval {
+                    sources,
+                    params: params.clone(),
+                    poisoned: poisoned.clone(),
+                    diags: &mut diags,
+                },
+            };
+            let (checked_stage, spans) = checker.stage(
                 stage,
                 default_image.as_deref(),
                 default_image_failed,
                 default_ttl,
                 &pipeline,
             );
-            all_spans.push((stage.name.name.clone(), spans.clone()));
+            (stage.name.name.clone(), checked_stage, spans, diags)
+        });
+        let mut checked = Vec::new();
+        let mut all_spans = Vec::new();
+        for (name, checked_stage, spans, diags) in results {
+            self.eval.diags.extend(diags);
+            all_spans.push((name, spans.clone()));
             if let Some(s) = checked_stage {
                 checked.push((s, spans));
             }

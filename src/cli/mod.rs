@@ -213,7 +213,13 @@ pub fn main() -> ExitCode {
             let (code, compiled) = compile_inputs(&files, &sets, reporter);
             match compiled.and_then(|c| c.output.zip(c.checked.build)) {
                 Some((out, _)) if check => build::check(&output, &out),
-                Some((out, _)) if output.as_os_str() == "-" => stdout(&emit::stream(&out)),
+                Some((out, _)) if output.as_os_str() == "-" => {
+                    let code = stdout_pieces(&emit::stream_pieces(&out));
+                    // The process ends here: freeing tens of megabytes of
+                    // small allocations one by one would only cost time.
+                    std::mem::forget(out);
+                    code
+                }
                 Some((out, b)) => build::write(&output, &out, b.pipelines.len(), prune),
                 None => code,
             }
@@ -309,6 +315,24 @@ pub fn main() -> ExitCode {
 pub(crate) fn stdout(text: &str) -> ExitCode {
     use std::io::Write;
     match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot write to stdout: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// [`stdout`] for text in pieces, written without joining them first.
+pub(crate) fn stdout_pieces(pieces: &[&str]) -> ExitCode {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+    let result = pieces
+        .iter()
+        .try_for_each(|p| out.write_all(p.as_bytes()))
+        .and_then(|()| out.flush());
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {

@@ -18,26 +18,35 @@ use std::collections::BTreeMap;
 /// script files are left out (the scripts are inside the ConfigMaps).
 pub fn stream(output: &Output) -> String {
     let mut out = String::new();
+    for piece in stream_pieces(output) {
+        out.push_str(piece);
+    }
+    out
+}
+
+/// [`stream`] as borrowed pieces, to be written out without copying.
+pub fn stream_pieces(output: &Output) -> Vec<&str> {
+    let mut pieces = Vec::new();
     for (path, text) in &output.files {
         let name = path.rsplit('/').next().unwrap_or(path);
         if !path.ends_with(".yaml") || name == "kustomization.yaml" {
             continue;
         }
         // One header for the stream; each file's own header line goes.
-        let body = if is_generated(text) {
-            text.split_once('\n').map_or("", |(_, rest)| rest)
-        } else {
-            text.as_str()
+        let (first, body) = match text.split_once('\n') {
+            Some((first, rest)) if is_generated(text) => (first, rest),
+            _ => ("", text.as_str()),
         };
-        if out.is_empty() {
-            out.push_str(text.lines().next().unwrap_or_default());
-            out.push('\n');
+        if pieces.is_empty() {
+            if !first.is_empty() {
+                pieces.push(&text[..first.len() + 1]);
+            }
         } else {
-            out.push_str("---\n");
+            pieces.push("---\n");
         }
-        out.push_str(body);
+        pieces.push(body);
     }
-    out
+    pieces
 }
 
 /// Every file of a build, by path relative to the output directory.
@@ -174,7 +183,7 @@ fn pipeline_output(pipeline: &Pipeline) -> (BTreeMap<String, String>, Vec<Diagno
     // Stages render independently (their scripts, ConfigMap and jobs):
     // spread them over the cores, then put the results back in order.
     let flow = pipeline.is_flow();
-    let stages = parallel_map(&pipeline.stages, |stage| {
+    let stages = crate::par::map(&pipeline.stages, |stage| {
         render_stage(pipeline, stage, &header, lib_hash, flow)
     });
 
@@ -289,29 +298,4 @@ fn render_stage(
         jobs,
         problem,
     }
-}
-
-/// `items.iter().map(f).collect()`, on every core for long lists. The
-/// result is in the order of `items` whatever the threads do.
-fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    // Below a few dozen items a thread costs more than it saves.
-    let threads = cores.min(items.len() / 32).max(1);
-    if threads == 1 {
-        return items.iter().map(f).collect();
-    }
-    let chunk = items.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    })
 }
