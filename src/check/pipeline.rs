@@ -358,18 +358,7 @@ impl<'a> PipelineChecker<'a> {
     /// The field names of a template, checked even when no stage uses it.
     pub(super) fn template_fields(&mut self, decl: &Decl) {
         let block = format!("template `{}`", decl.name.name);
-        let fields: Vec<&Field> = decl
-            .body
-            .entries
-            .iter()
-            .filter_map(|e| match e {
-                Entry::Field(f) => Some(f),
-                other => {
-                    self.misplaced(other, "a stage");
-                    None
-                }
-            })
-            .collect();
+        let fields = self.fields_of(&decl.body, "a stage");
         self.unique_fields(&fields, STAGE_FIELDS, &block);
     }
 
@@ -519,6 +508,21 @@ impl<'a> PipelineChecker<'a> {
             "bool" => self.eval.bool(expr).map(ParamValue::Bool),
             _ => self.eval.duration(expr).map(ParamValue::Duration),
         }
+    }
+
+    /// The `key = value` entries of a block; a declaration in it is reported.
+    fn fields_of<'b>(&mut self, block: &'b Block, inside: &str) -> Vec<&'b Field> {
+        block
+            .entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Field(f) => Some(f),
+                other => {
+                    self.misplaced(other, inside);
+                    None
+                }
+            })
+            .collect()
     }
 
     /// The fields of one block, checked for unknown names and duplicates.
@@ -795,18 +799,7 @@ impl<'a> PipelineChecker<'a> {
                     .help("choose another name")
                     .emit();
             }
-            let fields: Vec<&Field> = decl
-                .body
-                .entries
-                .iter()
-                .filter_map(|e| match e {
-                    Entry::Field(f) => Some(f),
-                    other => {
-                        self.misplaced(other, "a volume");
-                        None
-                    }
-                })
-                .collect();
+            let fields = self.fields_of(&decl.body, "a volume");
             let fields = self.unique_fields(&fields, VOLUME_FIELDS, "volume");
             let mut claim = None;
             let mut mount = None;
@@ -1029,17 +1022,7 @@ impl<'a> PipelineChecker<'a> {
         let mut last: BTreeMap<String, &Field> = BTreeMap::new();
         let mut maps: BTreeMap<String, Vec<&Expr>> = BTreeMap::new();
         for (layer, block) in &layers {
-            let fields: Vec<&Field> = layer
-                .entries
-                .iter()
-                .filter_map(|e| match e {
-                    Entry::Field(f) => Some(f),
-                    other => {
-                        self.misplaced(other, "a stage");
-                        None
-                    }
-                })
-                .collect();
+            let fields = self.fields_of(&layer, "a stage");
             for (key, f) in self.unique_fields(&fields, STAGE_FIELDS, block) {
                 if MAP_FIELDS.contains(&key.as_str()) {
                     maps.entry(key.clone()).or_default().push(&f.value);
@@ -1662,17 +1645,7 @@ impl<'a> PipelineChecker<'a> {
                 self.eval.wrong_type(item, "a toleration: { key = \"...\", operator = \"Exists\", effect = \"NoSchedule\" }");
                 continue;
             };
-            let fields: Vec<&Field> = block
-                .entries
-                .iter()
-                .filter_map(|e| match e {
-                    Entry::Field(f) => Some(f),
-                    other => {
-                        self.misplaced(other, "a toleration");
-                        None
-                    }
-                })
-                .collect();
+            let fields = self.fields_of(&block, "a toleration");
             let mut t = ir::Toleration {
                 key: None,
                 operator: None,

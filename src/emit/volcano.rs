@@ -10,14 +10,20 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// A Kubernetes object of vcp's typed model: a Job, JobTemplate or JobFlow.
 #[derive(Serialize, Debug)]
 #[serde(rename_all = "camelCase")]
-pub struct Job {
+pub struct Manifest<Spec> {
     pub api_version: &'static str,
     pub kind: &'static str,
     pub metadata: ObjectMeta,
-    pub spec: JobSpec,
+    pub spec: Spec,
 }
+
+pub type Job = Manifest<JobSpec>;
+/// A JobTemplate's `spec` is a Job spec.
+pub type JobTemplate = Manifest<JobSpec>;
+pub type JobFlow = Manifest<JobFlowSpec>;
 
 /// `spec` of a Job; also the whole `spec` of a JobTemplate.
 #[derive(Serialize, Debug)]
@@ -50,24 +56,6 @@ pub struct TaskSpec {
     pub min_available: u32,
     pub max_retry: u32,
     pub template: core::PodTemplateSpec,
-}
-
-#[derive(Serialize, Debug)]
-#[serde(rename_all = "camelCase")]
-pub struct JobTemplate {
-    pub api_version: &'static str,
-    pub kind: &'static str,
-    pub metadata: ObjectMeta,
-    pub spec: JobSpec,
-}
-
-#[derive(Serialize, Debug)]
-#[serde(rename_all = "camelCase")]
-pub struct JobFlow {
-    pub api_version: &'static str,
-    pub kind: &'static str,
-    pub metadata: ObjectMeta,
-    pub spec: JobFlowSpec,
 }
 
 #[derive(Serialize, Debug)]
@@ -366,7 +354,7 @@ fn resources(r: &ir::Resources) -> Option<core::ResourceRequirements> {
 pub fn job(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> Job {
     let mut annotations = annotations(pipeline, stage.line, &stage.annotations);
     replace_annotations(pipeline, &mut annotations);
-    Job {
+    Manifest {
         api_version: "batch.volcano.sh/v1alpha1",
         kind: "Job",
         metadata: meta(
@@ -385,7 +373,7 @@ pub fn job(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> Job {
 }
 
 pub fn job_template(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> JobTemplate {
-    JobTemplate {
+    Manifest {
         api_version: "flow.volcano.sh/v1alpha1",
         kind: "JobTemplate",
         metadata: meta(
@@ -432,7 +420,7 @@ pub fn job_flow(pipeline: &Pipeline) -> JobFlow {
     }
     let mut annotations = annotations(pipeline, pipeline.line, &pipeline.annotations);
     replace_annotations(pipeline, &mut annotations);
-    JobFlow {
+    Manifest {
         api_version: "flow.volcano.sh/v1alpha1",
         kind: "JobFlow",
         metadata: meta(
