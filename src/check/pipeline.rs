@@ -1022,7 +1022,7 @@ impl<'a> PipelineChecker<'a> {
         let mut last: BTreeMap<String, &Field> = BTreeMap::new();
         let mut maps: BTreeMap<String, Vec<&Expr>> = BTreeMap::new();
         for (layer, block) in &layers {
-            let fields = self.fields_of(&layer, "a stage");
+            let fields = self.fields_of(layer, "a stage");
             for (key, f) in self.unique_fields(&fields, STAGE_FIELDS, block) {
                 if MAP_FIELDS.contains(&key.as_str()) {
                     maps.entry(key.clone()).or_default().push(&f.value);
@@ -1645,7 +1645,7 @@ impl<'a> PipelineChecker<'a> {
                 self.eval.wrong_type(item, "a toleration: { key = \"...\", operator = \"Exists\", effect = \"NoSchedule\" }");
                 continue;
             };
-            let fields = self.fields_of(&block, "a toleration");
+            let fields = self.fields_of(block, "a toleration");
             let mut t = ir::Toleration {
                 key: None,
                 operator: None,
