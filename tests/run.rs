@@ -332,3 +332,47 @@ fn follow_mirrors_every_worker_line() {
         );
     }
 }
+
+#[test]
+fn max_procs_runs_workers_in_waves() {
+    let run_waves = |extra: &[&str]| {
+        let tmp = scratch();
+        let file = tmp.path().join("waves.vcp");
+        std::fs::write(
+            &file,
+            r#"pipeline waves {
+  volume data { claim = "data", mount = "/data", local = "data" }
+  stage work {
+    image   = "busybox:1.36"
+    workers = 3
+    run     = """
+      d="$VCP_VOLUME_DATA"
+      if ls "$d"/running-* >/dev/null 2>&1; then touch "$d/overlap-$RANK"; fi
+      touch "$d/running-$RANK"
+      sleep 0.5
+      rm "$d/running-$RANK"
+      """
+  }
+}
+"#,
+        )
+        .expect("write");
+        std::fs::create_dir_all(tmp.path().join("data")).expect("data");
+        let mut args = vec!["run"];
+        args.extend_from_slice(extra);
+        args.push(file.to_str().expect("utf-8"));
+        let out = run_in(tmp.path(), &args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        std::fs::read_dir(tmp.path().join("data"))
+            .expect("dir")
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("overlap-"))
+            })
+            .count()
+    };
+    // All three at once without a limit (the check can see an overlap)...
+    assert!(run_waves(&[]) > 0);
+    // ...one at a time with --max-procs 1.
+    assert_eq!(run_waves(&["--max-procs", "1"]), 0);
+}
