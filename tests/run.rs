@@ -349,7 +349,7 @@ fn max_procs_runs_workers_in_waves() {
       d="$VCP_VOLUME_DATA"
       if ls "$d"/running-* >/dev/null 2>&1; then touch "$d/overlap-$RANK"; fi
       touch "$d/running-$RANK"
-      sleep 0.5
+      sleep 1.5
       rm "$d/running-$RANK"
       """
   }
@@ -371,7 +371,8 @@ fn max_procs_runs_workers_in_waves() {
             })
             .count()
     };
-    // All three at once without a limit (the check can see an overlap)...
+    // All three at once without a limit (the check can see an overlap: the
+    // workers start within milliseconds and each runs 1.5 s)...
     assert!(run_waves(&[]) > 0);
     // ...one at a time with --max-procs 1.
     assert_eq!(run_waves(&["--max-procs", "1"]), 0);

@@ -177,18 +177,73 @@ vcp__assign_block() {
 # tables of 65536 entries keyed (256 * i + b + 1), where i is the byte that
 # selects the CRC table entry and b a byte of the state: X gives the next i,
 # U3, U2, U1 and U0 the next state bytes (a state byte xor a byte of the
-# table entry). Speed matters (every worker hashes every item), hence:
-# - the tables are built with split(), which mawk stores as plain arrays, ten
-#   times faster to read than its hash tables; their rows are rows of the xor
-#   table, so building them is string concatenation, not 65536 computations;
-# - the state is kept in the form the next lookup needs as a key: a as 256 * a,
-#   b, c and d as byte + 1;
-# - sorted lists (files(), most lines() files) share long prefixes with the
-#   previous item, so the state after each prefix is kept and reused.
+# table entry).
+# - The tables are built with split(), which mawk stores as plain arrays,
+#   faster to read than its hash tables; their rows are rows of the xor
+#   table, so building them is string concatenation, not 65536 computations.
+# - The state is kept in the form the next lookup needs as a key: a as 256 * a,
+#   b, c and d as byte + 1. X (256 * (t xor b)) and X1 ((t xor b) + 1) xor
+#   two such bytes.
+#
+# Every worker hashes every item, and a byte step costs some 0.3 us in mawk,
+# so most items take none (issue 6: a million sorted paths in well under 2 s):
+# - The CRC register is linear: for an item P R (and its length bytes L),
+#   crc(P R L) = crc(P 0...0) xor crc(R L), with as many zero bytes as R L
+#   has bytes.
+# - P is a prefix shared with the previous item: sorted lists (files(), most
+#   lines() files, numbers) share long ones. The state after each byte of P
+#   is kept (SA..SD), and crc(P 0...0) is computed once per prefix and item
+#   length (H3..H0).
+# - crc(R L) depends on R and the item's length only: it is memoized for
+#   short rests (MEMO[R] is an entry of MLEN and M3..M0).
+# - The split point stays where the memo hits: it moves down when the prefix
+#   changes, up to the whole common prefix after a few misses. In a sorted
+#   list, R soon holds the few last varying characters, and an item costs a
+#   memo lookup and four xors.
+# - Where the memo misses more than a third of the time (shuffled or random
+#   items), it is off for the next 65536 items: each item then goes byte by
+#   byte from its whole common prefix with the previous one.
 vcp__assign_hash() {
   LC_ALL=C awk -v w="$1" -v r="$2" '
     function xor8(x, y) {
       return NX[int(x / 16) * 16 + int(y / 16)] * 16 + NX[(x % 16) * 16 + y % 16]
+    }
+    # Steps state a..d through bytes k to last of the item, then through the
+    # bytes of len (the item length, or 0).
+    function run(k, last, len,   i) {
+      for (; k <= last; k++) {
+        i = X[a + ORD[substr($0, k, 1)]]
+        a = U3[i + b]; b = U2[i + c]; c = U1[i + d]; d = U0[i + 1]
+      }
+      for (; len > 0; len = int(len / 256)) {
+        i = X[a + len % 256 + 1]
+        a = U3[i + b]; b = U2[i + c]; c = U1[i + d]; d = U0[i + 1]
+      }
+    }
+    # The common prefix of the item and the previous one is lo to hi bytes
+    # long: its length, searched by doubling steps up from lo, then bisection.
+    function prefix_up(lo, hi,   t) {
+      for (t = 1; lo + t <= hi; t *= 2) {
+        if (substr($0, 1, lo + t) == substr(prev, 1, lo + t)) lo += t
+        else { hi = lo + t - 1; break }
+      }
+      return bisect(lo, hi)
+    }
+    # The same, by doubling steps down from hi.
+    function prefix_down(lo, hi,   t) {
+      for (t = 1; hi - t + 1 > lo; t *= 2) {
+        if (substr($0, 1, hi - t + 1) == substr(prev, 1, hi - t + 1)) { lo = hi - t + 1; break }
+        hi -= t
+      }
+      return bisect(lo, hi)
+    }
+    function bisect(lo, hi,   mid) {
+      while (lo < hi) {
+        mid = int((lo + hi + 1) / 2)
+        if (substr($0, 1, mid) == substr(prev, 1, mid)) lo = mid
+        else hi = mid - 1
+      }
+      return lo
     }
     BEGIN {
       # NX[x * 16 + y] = x xor y for nibbles, bit by bit.
@@ -236,54 +291,104 @@ vcp__assign_hash() {
       for (k = 1; k < 256; k++) zeros = zeros " 0"
       # Concatenated 16 rows at a time: appending row by row would copy
       # megabytes.
-      sx = ""; s3 = ""; s2 = ""; s1 = ""; s0 = ""
+      sx = ""; sy = ""; s3 = ""; s2 = ""; s1 = ""; s0 = ""
       for (h = 0; h < 256; h += 16) {
-        gx = ""; g3 = ""; g2 = ""; g1 = ""; g0 = ""
+        gx = ""; gy = ""; g3 = ""; g2 = ""; g1 = ""; g0 = ""
         for (i = h; i < h + 16; i++) {
-          gx = gx ROWS[i]; g3 = g3 ROWS[C3[i]]; g2 = g2 ROW1[C2[i]]; g1 = g1 ROW1[C1[i]]
+          gx = gx ROWS[i]; gy = gy ROW1[i]
+          g3 = g3 ROWS[C3[i]]; g2 = g2 ROW1[C2[i]]; g1 = g1 ROW1[C1[i]]
           g0 = g0 " " (C0[i] + 1) zeros
         }
-        sx = sx gx; s3 = s3 g3; s2 = s2 g2; s1 = s1 g1; s0 = s0 g0
+        sx = sx gx; sy = sy gy; s3 = s3 g3; s2 = s2 g2; s1 = s1 g1; s0 = s0 g0
       }
-      split(sx, X, " "); split(s3, U3, " "); split(s2, U2, " "); split(s1, U1, " ")
-      split(s0, U0, " ")
-      sx = ""; s3 = ""; s2 = ""; s1 = ""; s0 = ""
+      split(sx, X, " "); split(sy, X1, " ")
+      split(s3, U3, " "); split(s2, U2, " "); split(s1, U1, " "); split(s0, U0, " ")
+      sx = ""; sy = ""; s3 = ""; s2 = ""; s1 = ""; s0 = ""
       # split() leaves strings; numbers spare a conversion at every lookup.
-      for (k = 1; k <= 65536; k++) { X[k] += 0; U3[k] += 0; U2[k] += 0; U1[k] += 0; U0[k] += 0 }
+      for (k = 1; k <= 65536; k++) {
+        X[k] += 0; X1[k] += 0; U3[k] += 0; U2[k] += 0; U1[k] += 0; U0[k] += 0
+      }
       for (i = 0; i < 256; i++) ORD[sprintf("%c", i)] = i + 1
       # SA[k + 1] .. SD[k + 1]: the state after the first k bytes of the
-      # previous item (preallocated by split() for items up to 256 bytes).
+      # prefix P (preallocated by split() for prefixes up to 256 bytes).
       z = "0"
       for (k = 1; k <= 256; k++) z = z " 0"
       split(z, SA, " "); split(z, SB, " "); split(z, SC, " "); split(z, SD, " ")
       for (k = 1; k <= 257; k++) { SA[k] = 0; SB[k] = 1; SC[k] = 1; SD[k] = 1 }
-      prev = ""; plen = 0
-      # cksum = 4294967295 - register, so compare the register with this.
+      # The previous item, and the length l of the prefix P kept from it.
+      prev = ""; l = 0; P = ""
+      # hn: the item length for which H3..H0 hold crc(P 0...0), or -1.
+      hn = -1
+      # The memo: its size; misses since item mstart; the longest rest it
+      # takes, mmax (-1 while it is off, until item moff); streak counts
+      # misses for the every-fourth rule below.
+      nmemo = 0; misses = 0; mstart = 0; mmax = 16; moff = 0; streak = 0
+      # cksum = 4294967295 - register, so compare the register with this;
+      # the sums below add 65537 (memo) or 65793 (byte steps) to it.
       want = (4294967295 - r) % w
+      want1 = (want + 65537) % w; want3 = (want + 65793) % w
     }
     {
       n = length($0)
-      # The longest common prefix with the previous item, by bisection.
-      lo = 0; hi = n < plen ? n : plen
-      if (substr($0, 1, 1) != substr(prev, 1, 1)) hi = 0
-      while (lo < hi) {
-        mid = int((lo + hi + 1) / 2)
-        if (substr($0, 1, mid) == substr(prev, 1, mid)) lo = mid
-        else hi = mid - 1
+      if (substr($0, 1, l) != P) {
+        l = prefix_down(0, n < l ? n : l - 1); P = substr($0, 1, l); hn = -1
       }
-      k = lo + 1
-      a = SA[k]; b = SB[k]; c = SC[k]; d = SD[k]
-      for (; k <= n; k++) {
-        i = X[a + ORD[substr($0, k, 1)]]
-        a = U3[i + b]; b = U2[i + c]; c = U1[i + d]; d = U0[i + 1]
-        SA[k + 1] = a; SB[k + 1] = b; SC[k + 1] = c; SD[k + 1] = d
+      R = substr($0, l + 1)
+      # The common case first: a rest known to the memo.
+      if (!(n - l <= mmax && (j = MEMO[R]) && MLEN[j] == n)) {
+        if (mmax < 0 && NR > moff) { mmax = 16; mstart = NR; misses = 0 }
+        # Take the whole common prefix for rests too long for the memo, and
+        # after every fourth miss.
+        if (n - l > mmax || ++streak % 4 == 0) {
+          if (R != "" && substr(R, 1, 1) == substr(prev, l + 1, 1)) {
+            k = prefix_up(l + 1, n < length(prev) ? n : length(prev))
+            a = SA[l + 1]; b = SB[l + 1]; c = SC[l + 1]; d = SD[l + 1]
+            for (q = l + 1; q <= k; q++) {
+              i = X[a + ORD[substr($0, q, 1)]]
+              a = U3[i + b]; b = U2[i + c]; c = U1[i + d]; d = U0[i + 1]
+              SA[q + 1] = a; SB[q + 1] = b; SC[q + 1] = c; SD[q + 1] = d
+            }
+            l = k; P = substr($0, 1, l); R = substr($0, l + 1); hn = -1
+          }
+        }
+        if (n - l > mmax) {
+          a = SA[l + 1]; b = SB[l + 1]; c = SC[l + 1]; d = SD[l + 1]
+          run(l + 1, n, n)
+          prev = $0
+          if (((a + b) * 65536 + c * 256 + d) % w == want3) print NR - 1 "\t" $0
+          next
+        }
+        j = MEMO[R]
+        if (!j || MLEN[j] != n) {
+          a = 0; b = 1; c = 1; d = 1
+          run(l + 1, n, n)
+          if (!j) {
+            if (nmemo >= 16384) { split("", MEMO); nmemo = 0 }
+            j = ++nmemo; MEMO[R] = j
+          }
+          # Bytes in the form that X and X1 take them with H3..H0.
+          MLEN[j] = n; M3[j] = a / 256 + 1; M2[j] = (b - 1) * 256; M1[j] = (c - 1) * 256; M0[j] = (d - 1) * 256
+          if (++misses >= 4096) {
+            if (misses * 3 > NR - mstart) { mmax = -1; moff = NR + 65536 }
+            mstart = NR; misses = 0
+          }
+        }
       }
-      prev = $0; plen = n
-      for (len = n; len > 0; len = int(len / 256)) {
-        i = X[a + len % 256 + 1]
-        a = U3[i + b]; b = U2[i + c]; c = U1[i + d]; d = U0[i + 1]
+      prev = $0
+      if (hn != n) {
+        a = SA[l + 1]; b = SB[l + 1]; c = SC[l + 1]; d = SD[l + 1]
+        # A zero byte steps with i = a (a xor 0); a zero register stays so.
+        if (l) {
+          for (k = l; k < n; k++) {
+            i = a; a = U3[i + b]; b = U2[i + c]; c = U1[i + d]; d = U0[i + 1]
+          }
+          for (len = n; len > 0; len = int(len / 256)) {
+            i = a; a = U3[i + b]; b = U2[i + c]; c = U1[i + d]; d = U0[i + 1]
+          }
+        }
+        hn = n; H3 = a; H2 = b; H1 = c; H0 = d
       }
-      if (((a + b - 1) * 65536 + (c - 1) * 256 + d - 1) % w == want) print NR - 1 "\t" $0
+      if (((X[H3 + M3[j]] + X1[M2[j] + H2]) * 65536 + X[M1[j] + H1] + X1[M0[j] + H0]) % w == want1) print NR - 1 "\t" $0
     }
   '
 }
