@@ -202,7 +202,13 @@ pub fn main() -> ExitCode {
         style,
     };
     match cli.command {
-        Command::Check { files, sets } => compile_inputs(&files, &sets, reporter).0,
+        Command::Check { files, sets } => {
+            let (code, compiled) = compile_inputs(&files, &sets, reporter);
+            // The process ends here: freeing tens of megabytes of small
+            // allocations one by one would only cost time.
+            std::mem::forget(compiled);
+            code
+        }
         Command::Build {
             files,
             output,
@@ -211,18 +217,19 @@ pub fn main() -> ExitCode {
             prune,
         } => {
             let (code, compiled) = compile_inputs(&files, &sets, reporter);
-            match compiled.and_then(|c| c.output.zip(c.checked.build)) {
-                Some((out, _)) if check => build::check(&output, &out),
-                Some((out, _)) if output.as_os_str() == "-" => {
-                    let code = stdout_pieces(&emit::stream_pieces(&out));
-                    // The process ends here: freeing tens of megabytes of
-                    // small allocations one by one would only cost time.
-                    std::mem::forget(out);
-                    code
-                }
-                Some((out, b)) => build::write(&output, &out, b.pipelines.len(), prune),
-                None => code,
-            }
+            let Some((out, b)) = compiled.and_then(|c| c.output.zip(c.checked.build)) else {
+                return code;
+            };
+            let code = if check {
+                build::check(&output, &out)
+            } else if output.as_os_str() == "-" {
+                stdout_pieces(&emit::stream_pieces(&out))
+            } else {
+                build::write(&output, &out, b.pipelines.len(), prune)
+            };
+            // As for `check`: the process ends here.
+            std::mem::forget((out, b));
+            code
         }
         Command::Graph {
             files,

@@ -103,22 +103,37 @@ fn fnv1a(bytes: &[u8], mut state: u64) -> u64 {
 /// stage in its file (`vcp fmt`, a new stage above it) does not change what
 /// runs, so it must not look like a change to a GitOps tool.
 fn hash_spec(text: &str, mut state: u64) -> u64 {
-    let source = format!("{}: ", volcano::SOURCE_ANNOTATION);
-    for line in text.split_inclusive('\n') {
-        if !line.trim_start().starts_with(&source) {
-            state = fnv1a(line.as_bytes(), state);
+    let key = volcano::SOURCE_ANNOTATION;
+    // Bytes hashed so far, and where to look for the next annotation line.
+    let (mut hashed, mut from) = (0, 0);
+    while let Some(n) = text[from..].find(key) {
+        let at = from + n;
+        let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i + 1);
+        if text[line_start..at].bytes().all(|b| b == b' ')
+            && text[at + key.len()..].starts_with(": ")
+        {
+            state = fnv1a(&text.as_bytes()[hashed..line_start], state);
+            hashed = line_end;
         }
+        from = line_end;
     }
-    state
+    fnv1a(&text.as_bytes()[hashed..], state)
 }
 
-/// `text` with the hash placeholder of its spec-hash labels filled in.
-fn with_hash(text: &str, hash: u64) -> String {
+/// Fills in the hash placeholder of `text`'s spec-hash labels, in place:
+/// the placeholder has the length of every hash value.
+fn with_hash(mut text: String, hash: u64) -> String {
     let value = format!("h{:012x}", hash & 0xffff_ffff_ffff);
-    text.replace(
-        &format!("{}: {}", volcano::HASH_LABEL, volcano::HASH_PLACEHOLDER),
-        &format!("{}: {value}", volcano::HASH_LABEL),
-    )
+    let placeholder = format!("{}: {}", volcano::HASH_LABEL, volcano::HASH_PLACEHOLDER);
+    debug_assert_eq!(value.len(), volcano::HASH_PLACEHOLDER.len());
+    let mut from = 0;
+    while let Some(at) = text[from..].find(&placeholder) {
+        let start = from + at + placeholder.len() - value.len();
+        text.replace_range(start..start + value.len(), &value);
+        from = start + value.len();
+    }
+    text
 }
 
 /// Kubernetes rejects a ConfigMap whose keys and values add up to more.
@@ -187,11 +202,20 @@ fn pipeline_output(pipeline: &Pipeline) -> (BTreeMap<String, String>, Vec<Diagno
         render_stage(pipeline, stage, &header, lib_hash, flow)
     });
 
-    let mut config_maps = vec![lib_config_map];
+    // One file for every ConfigMap, each document dropped once copied.
+    let size = header.len()
+        + lib_config_map.len()
+        + stages.iter().map(|s| s.config_map.len() + 4).sum::<usize>();
+    let mut config_maps = String::with_capacity(size);
+    config_maps.push_str(&header);
+    config_maps.push_str(&lib_config_map);
+    drop(lib_config_map);
     let mut flow_hash = FNV_OFFSET;
     for stage in stages {
         diags.extend(stage.problem);
-        config_maps.push(stage.config_map);
+        config_maps.push_str("---\n");
+        config_maps.push_str(&stage.config_map);
+        drop(stage.config_map);
         for (name, text) in stage.scripts {
             files.insert(format!("scripts/{name}"), text);
         }
@@ -200,14 +224,11 @@ fn pipeline_output(pipeline: &Pipeline) -> (BTreeMap<String, String>, Vec<Diagno
             files.insert(path, text);
         }
     }
-    files.insert(
-        "00-configmaps.yaml".into(),
-        format!("{header}{}", config_maps.join("---\n")),
-    );
+    files.insert("00-configmaps.yaml".into(), config_maps);
     if flow {
         let text = yaml::document(&header, &volcano::job_flow(pipeline));
         let hash = hash_spec(&text, flow_hash);
-        files.insert("20-jobflow.yaml".into(), with_hash(&text, hash));
+        files.insert("20-jobflow.yaml".into(), with_hash(text, hash));
     }
     let resources: Vec<String> = files
         .keys()
@@ -267,7 +288,7 @@ fn render_stage(
             )
         };
         let hash = hash_spec(&text, seed);
-        jobs.push((path, with_hash(&text, hash), hash));
+        jobs.push((path, with_hash(text, hash), hash));
         scripts.push((ir::script_name(stage, kind), script));
     }
     let size: usize = scripts.iter().map(|(k, v)| k.len() + v.len()).sum();

@@ -1,25 +1,942 @@
-//! The one place YAML is written. serde-saphyr with fixed options: quote
-//! every string a YAML 1.1 reader (kubectl's) could take for something else
-//! (`on`, `yes`, `~`, `0123`, `1e3`), block scalars for scripts, and no
-//! folding of long lines (a folded command surprises reviewers).
+//! The one place YAML is written: a serde `Serializer` for the block style
+//! kubectl prints, made for our typed model and nothing else.
+//!
+//! Scalars are written in one of three forms, chosen per string:
+//!
+//! - plain, only when the string can be read back as nothing but itself by a
+//!   YAML 1.1 reader (kubectl's go-yaml, PyYAML) and a YAML 1.2 reader: a
+//!   conservative character set, no keyword (`on`, `yes`, `~`, `null`, ...),
+//!   nothing that starts like a number (`0123`, `1e3`, `12:30`) unless it also
+//!   holds a letter no number has (`4Gi`, `500m`);
+//! - a literal block (`|`, `|-`, `|+`) for multi-line text such as scripts,
+//!   when every line is printable and free of trailing blanks;
+//! - double-quoted otherwise, escaping what a reader would not keep as is.
+//!
+//! Output is written straight into one `String` without an intermediate tree;
+//! serde-saphyr, which this replaces, spent most of `vcp build` deciding how to
+//! quote (docs/performance.md). The round trip of every form is tested below
+//! against serde-saphyr's reader and, in tests/hostile.rs, against PyYAML.
 
-use serde::Serialize;
+use serde::ser::{self, Serialize};
+use std::fmt::{self, Write as _};
 
 /// Renders one document; the header comment goes first.
 pub fn document<T: Serialize>(header: &str, value: &T) -> String {
-    let mut options = serde_saphyr::SerializerOptions::default();
-    options.folded_wrap_chars = usize::MAX;
-    options.yaml_12 = false;
-    options.indent_step = 2;
-    let body = match serde_saphyr::to_string_with_options(value, options) {
-        Ok(body) => body,
-        // Our model holds only strings, integers, booleans, lists and maps:
-        // serialization cannot fail on user data.
-        Err(e) => panic!("YAML serialization of the vcp model failed: {e}"),
+    // Written into a per-thread scratch buffer that keeps its capacity, then
+    // copied out at its exact size: a build holds thousands of documents at
+    // once, and growth by doubling would leave a third of that memory unused.
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    SCRATCH.with_borrow_mut(|scratch| {
+        scratch.clear();
+        scratch.push_str(header);
+        let mut writer = Writer {
+            out: std::mem::take(scratch),
+        };
+        let written = value.serialize(Value {
+            w: &mut writer,
+            at: At::Top,
+        });
+        *scratch = writer.out;
+        match written {
+            Ok(()) => scratch.as_str().to_owned(),
+            // Our model holds only strings, integers, booleans, lists and
+            // maps: serialization cannot fail on user data.
+            Err(e) => panic!("YAML serialization of the vcp model failed: {e}"),
+        }
+    })
+}
+
+/// The output, and nothing else: where the next value goes travels in `At`.
+struct Writer {
+    out: String,
+}
+
+/// Where a value is written: what has been written just before it.
+#[derive(Clone, Copy)]
+enum At {
+    /// Start of the document.
+    Top,
+    /// After `key:` of a mapping whose keys are at this indent.
+    Key(usize),
+    /// After `- ` of a sequence whose dashes are at this indent.
+    Dash(usize),
+}
+
+impl At {
+    /// Indent of the entries of a mapping written here.
+    fn map_indent(self) -> usize {
+        match self {
+            At::Top => 0,
+            At::Key(i) | At::Dash(i) => i + 2,
+        }
+    }
+
+    /// Indent of the dashes of a sequence written here. A sequence under a
+    /// key sits at the key's indent, as kubectl prints it.
+    fn seq_indent(self) -> usize {
+        match self {
+            At::Top => 0,
+            At::Key(i) => i,
+            At::Dash(i) => i + 2,
+        }
+    }
+}
+
+impl Writer {
+    fn indent(&mut self, n: usize) {
+        self.out.extend(std::iter::repeat_n(' ', n));
+    }
+
+    /// A scalar in flow position (plain or double-quoted), then the newline.
+    fn scalar(&mut self, at: At, text: &str) {
+        if let At::Key(_) = at {
+            self.out.push(' ');
+        }
+        self.inline(text);
+        self.out.push('\n');
+    }
+
+    /// `text` plain if that is safe, double-quoted otherwise.
+    fn inline(&mut self, text: &str) {
+        if is_plain(text) {
+            self.out.push_str(text);
+        } else {
+            self.quoted(text);
+        }
+    }
+
+    /// A string value: a literal block when it spans lines and can be one.
+    fn string(&mut self, at: At, text: &str) {
+        if text.contains('\n') && fits_literal(text) {
+            self.literal(at, text);
+        } else {
+            self.scalar(at, text);
+        }
+    }
+
+    fn literal(&mut self, at: At, text: &str) {
+        let body = text.trim_end_matches('\n');
+        let chomp = match text.len() - body.len() {
+            0 => "-",
+            1 => "",
+            _ => "+",
+        };
+        let indent = at.map_indent();
+        if let At::Key(_) = at {
+            self.out.push(' ');
+        }
+        self.out.push('|');
+        self.out.push_str(chomp);
+        self.out.push('\n');
+        for line in text.split_inclusive('\n') {
+            if line != "\n" {
+                self.indent(indent);
+            }
+            self.out.push_str(line);
+        }
+        if chomp == "-" {
+            self.out.push('\n');
+        }
+    }
+
+    fn quoted(&mut self, text: &str) {
+        self.out.push('"');
+        let mut rest = text;
+        while let Some(at) = rest.find(needs_escape) {
+            self.out.push_str(&rest[..at]);
+            let c = rest[at..].chars().next().unwrap_or_default();
+            match c {
+                '"' => self.out.push_str("\\\""),
+                '\\' => self.out.push_str("\\\\"),
+                '\n' => self.out.push_str("\\n"),
+                '\t' => self.out.push_str("\\t"),
+                '\r' => self.out.push_str("\\r"),
+                c if (c as u32) < 0x100 => {
+                    let _ = write!(self.out, "\\x{:02X}", c as u32);
+                }
+                c => {
+                    let _ = write!(self.out, "\\u{:04X}", c as u32);
+                }
+            }
+            rest = &rest[at + c.len_utf8()..];
+        }
+        self.out.push_str(rest);
+        self.out.push('"');
+    }
+}
+
+/// Characters escaped inside double quotes: the quote and backslash, and
+/// everything YAML 1.1 readers refuse in a stream or would fold (line breaks,
+/// controls, C1, BOM, the Unicode line and paragraph separators).
+fn needs_escape(c: char) -> bool {
+    matches!(c, '"' | '\\') || !is_printable(c) || c == '\t'
+}
+
+/// What a YAML 1.1 reader accepts anywhere in a stream (PyYAML's set minus tab
+/// and line breaks, which we never leave bare in flow scalars), without the
+/// Unicode separators that some readers take as line breaks.
+fn is_printable(c: char) -> bool {
+    matches!(c, ' '..='~' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+        && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{FEFF}')
+}
+
+/// Whether a multi-line string reads back unchanged as a literal block: every
+/// line printable (tabs inside a line are content), no line with trailing
+/// blanks, the first non-empty line not starting with a blank (that would
+/// need an indentation indicator), and not only line breaks.
+fn fits_literal(text: &str) -> bool {
+    let body = text.trim_end_matches('\n');
+    // A reader takes the block's indentation from its first non-empty line.
+    !body.is_empty()
+        && !body.trim_start_matches('\n').starts_with([' ', '\t'])
+        && body.split('\n').all(|line| {
+            !line.ends_with([' ', '\t']) && line.chars().all(|c| c == '\t' || is_printable(c))
+        })
+}
+
+/// Whether `text` can be written without quotes and read back, by YAML 1.1
+/// and 1.2 readers, as this same string. Deliberately narrow: what falls
+/// outside is quoted, which is always correct.
+fn is_plain(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
+        return false;
     };
-    let mut out = String::with_capacity(header.len() + body.len() + 1);
-    out.push_str(header);
-    out.push_str(body.trim_end_matches('\n'));
-    out.push('\n');
-    out
+    let safe = |b: u8| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'_' | b'.' | b'/' | b':' | b'@' | b'+' | b'=' | b' '
+            )
+    };
+    if !(first.is_ascii_alphanumeric() || first == b'/' || first == b'_')
+        || !(last.is_ascii_alphanumeric()
+            || matches!(last, b'/' | b'_' | b'.' | b'-' | b'+' | b'='))
+        || !bytes.iter().all(|&b| safe(b))
+        || text.contains(": ")
+    {
+        return false;
+    }
+    if first.is_ascii_digit() {
+        // Numbers, dates, times and sexagesimals (YAML 1.1) all start with a
+        // digit and hold no letter outside digits, signs, `e`, `x`, `o`, `b`
+        // and hex digits; a string with any other letter is none of them.
+        return bytes.iter().any(|b| {
+            b.is_ascii_alphabetic()
+                && !b.is_ascii_hexdigit()
+                && !matches!(b, b'x' | b'X' | b'o' | b'O')
+        }) && !text.contains(':');
+    }
+    !is_keyword(text)
+}
+
+/// YAML 1.1 booleans and nulls, in every case a reader accepts (we check
+/// case-insensitively, which is stricter).
+fn is_keyword(text: &str) -> bool {
+    const WORDS: [&str; 10] = [
+        "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~",
+    ];
+    text.len() <= 5 && WORDS.iter().any(|w| w.eq_ignore_ascii_case(text))
+}
+
+#[derive(Debug)]
+pub struct Error(String);
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl ser::Error for Error {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        Error(msg.to_string())
+    }
+}
+
+/// Serializes one value at `at`.
+struct Value<'a> {
+    w: &'a mut Writer,
+    at: At,
+}
+
+/// A mapping (map or struct) being written.
+struct Map<'a> {
+    w: &'a mut Writer,
+    at: At,
+    indent: usize,
+    empty: bool,
+}
+
+/// A sequence being written.
+struct Seq<'a> {
+    w: &'a mut Writer,
+    at: At,
+    indent: usize,
+    empty: bool,
+}
+
+impl<'a> Map<'a> {
+    fn new(w: &'a mut Writer, at: At) -> Self {
+        Map {
+            indent: at.map_indent(),
+            w,
+            at,
+            empty: true,
+        }
+    }
+
+    /// Writes `key:` and leaves the writer after the colon.
+    fn key(&mut self, key: &str) {
+        if self.empty {
+            // The first entry goes on the dash's line; after a key it starts
+            // a new line.
+            if let At::Key(_) = self.at {
+                self.w.out.push('\n');
+                self.w.indent(self.indent);
+            }
+            self.empty = false;
+        } else {
+            self.w.indent(self.indent);
+        }
+        self.w.inline(key);
+        self.w.out.push(':');
+    }
+
+    fn end(self) {
+        if self.empty {
+            self.w.scalar_raw(self.at, "{}");
+        }
+    }
+}
+
+impl<'a> Seq<'a> {
+    fn new(w: &'a mut Writer, at: At) -> Self {
+        Seq {
+            indent: at.seq_indent(),
+            w,
+            at,
+            empty: true,
+        }
+    }
+
+    fn item<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        if self.empty {
+            if let At::Key(_) = self.at {
+                self.w.out.push('\n');
+                self.w.indent(self.indent);
+            }
+            self.empty = false;
+        } else {
+            self.w.indent(self.indent);
+        }
+        self.w.out.push_str("- ");
+        value.serialize(Value {
+            w: self.w,
+            at: At::Dash(self.indent),
+        })
+    }
+
+    fn end(self) {
+        if self.empty {
+            self.w.scalar_raw(self.at, "[]");
+        }
+    }
+}
+
+impl Writer {
+    /// A scalar written exactly as given (numbers, booleans, `{}`, `[]`).
+    fn scalar_raw(&mut self, at: At, text: &str) {
+        if let At::Key(_) = at {
+            self.out.push(' ');
+        }
+        self.out.push_str(text);
+        self.out.push('\n');
+    }
+}
+
+impl Writer {
+    fn number(&mut self, at: At, n: impl fmt::Display) {
+        if let At::Key(_) = at {
+            self.out.push(' ');
+        }
+        let _ = writeln!(self.out, "{n}");
+    }
+}
+
+impl<'a> ser::Serializer for Value<'a> {
+    type Ok = ();
+    type Error = Error;
+    type SerializeSeq = Seq<'a>;
+    type SerializeTuple = Seq<'a>;
+    type SerializeTupleStruct = Seq<'a>;
+    type SerializeTupleVariant = ser::Impossible<(), Error>;
+    type SerializeMap = Map<'a>;
+    type SerializeStruct = Map<'a>;
+    type SerializeStructVariant = ser::Impossible<(), Error>;
+
+    fn serialize_bool(self, v: bool) -> Result<(), Error> {
+        self.w.scalar_raw(self.at, if v { "true" } else { "false" });
+        Ok(())
+    }
+    fn serialize_i8(self, v: i8) -> Result<(), Error> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i16(self, v: i16) -> Result<(), Error> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i32(self, v: i32) -> Result<(), Error> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i64(self, v: i64) -> Result<(), Error> {
+        self.w.number(self.at, v);
+        Ok(())
+    }
+    fn serialize_u8(self, v: u8) -> Result<(), Error> {
+        self.serialize_u64(v.into())
+    }
+    fn serialize_u16(self, v: u16) -> Result<(), Error> {
+        self.serialize_u64(v.into())
+    }
+    fn serialize_u32(self, v: u32) -> Result<(), Error> {
+        self.serialize_u64(v.into())
+    }
+    fn serialize_u64(self, v: u64) -> Result<(), Error> {
+        self.w.number(self.at, v);
+        Ok(())
+    }
+    fn serialize_f32(self, v: f32) -> Result<(), Error> {
+        self.serialize_f64(v.into())
+    }
+    fn serialize_f64(self, v: f64) -> Result<(), Error> {
+        if !v.is_finite() {
+            return Err(ser::Error::custom("non-finite number in the model"));
+        }
+        self.w.number(self.at, format_args!("{v:?}"));
+        Ok(())
+    }
+    fn serialize_char(self, v: char) -> Result<(), Error> {
+        self.serialize_str(v.encode_utf8(&mut [0; 4]))
+    }
+    fn serialize_str(self, v: &str) -> Result<(), Error> {
+        self.w.string(self.at, v);
+        Ok(())
+    }
+    fn serialize_bytes(self, _: &[u8]) -> Result<(), Error> {
+        Err(ser::Error::custom("bytes in the model"))
+    }
+    fn serialize_none(self) -> Result<(), Error> {
+        self.serialize_unit()
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Error> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<(), Error> {
+        self.w.scalar_raw(self.at, "null");
+        Ok(())
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<(), Error> {
+        self.serialize_unit()
+    }
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<(), Error> {
+        self.serialize_str(variant)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        let mut map = Map::new(self.w, self.at);
+        ser::SerializeMap::serialize_entry(&mut map, variant, value)?;
+        map.end();
+        Ok(())
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Seq<'a>, Error> {
+        Ok(Seq::new(self.w, self.at))
+    }
+    fn serialize_tuple(self, len: usize) -> Result<Seq<'a>, Error> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_struct(self, _: &'static str, len: usize) -> Result<Seq<'a>, Error> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, Error> {
+        Err(ser::Error::custom("tuple variants are not in the model"))
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Map<'a>, Error> {
+        Ok(Map::new(self.w, self.at))
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Map<'a>, Error> {
+        Ok(Map::new(self.w, self.at))
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, Error> {
+        Err(ser::Error::custom("struct variants are not in the model"))
+    }
+}
+
+impl ser::SerializeSeq for Seq<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.item(value)
+    }
+    fn end(self) -> Result<(), Error> {
+        Seq::end(self);
+        Ok(())
+    }
+}
+
+impl ser::SerializeTuple for Seq<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.item(value)
+    }
+    fn end(self) -> Result<(), Error> {
+        Seq::end(self);
+        Ok(())
+    }
+}
+
+impl ser::SerializeTupleStruct for Seq<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.item(value)
+    }
+    fn end(self) -> Result<(), Error> {
+        Seq::end(self);
+        Ok(())
+    }
+}
+
+impl ser::SerializeMap for Map<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
+        let key = key.serialize(KeyText)?;
+        self.key(&key);
+        Ok(())
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        value.serialize(Value {
+            w: self.w,
+            at: At::Key(self.indent),
+        })
+    }
+    fn serialize_entry<K: Serialize + ?Sized, V: Serialize + ?Sized>(
+        &mut self,
+        key: &K,
+        value: &V,
+    ) -> Result<(), Error> {
+        let key = key.serialize(KeyText)?;
+        self.key(&key);
+        value.serialize(Value {
+            w: self.w,
+            at: At::Key(self.indent),
+        })
+    }
+    fn end(self) -> Result<(), Error> {
+        Map::end(self);
+        Ok(())
+    }
+}
+
+impl ser::SerializeStruct for Map<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        self.key(key);
+        value.serialize(Value {
+            w: self.w,
+            at: At::Key(self.indent),
+        })
+    }
+    fn end(self) -> Result<(), Error> {
+        Map::end(self);
+        Ok(())
+    }
+}
+
+/// A mapping key as text. Keys in the model are strings; integers and
+/// booleans are accepted and written as strings would be read back (quoted).
+struct KeyText;
+
+impl ser::Serializer for KeyText {
+    type Ok = String;
+    type Error = Error;
+    type SerializeSeq = ser::Impossible<String, Error>;
+    type SerializeTuple = ser::Impossible<String, Error>;
+    type SerializeTupleStruct = ser::Impossible<String, Error>;
+    type SerializeTupleVariant = ser::Impossible<String, Error>;
+    type SerializeMap = ser::Impossible<String, Error>;
+    type SerializeStruct = ser::Impossible<String, Error>;
+    type SerializeStructVariant = ser::Impossible<String, Error>;
+
+    fn serialize_str(self, v: &str) -> Result<String, Error> {
+        Ok(v.to_owned())
+    }
+    fn serialize_bool(self, v: bool) -> Result<String, Error> {
+        Ok(v.to_string())
+    }
+    fn serialize_i8(self, v: i8) -> Result<String, Error> {
+        Ok(v.to_string())
+    }
+    fn serialize_i16(self, v: i16) -> Result<String, Error> {
+        Ok(v.to_string())
+    }
+    fn serialize_i32(self, v: i32) -> Result<String, Error> {
+        Ok(v.to_string())
+    }
+    fn serialize_i64(self, v: i64) -> Result<String, Error> {
+        Ok(v.to_string())
+    }
+    fn serialize_u8(self, v: u8) -> Result<String, Error> {
+        Ok(v.to_string())
+    }
+    fn serialize_u16(self, v: u16) -> Result<String, Error> {
+        Ok(v.to_string())
+    }
+    fn serialize_u32(self, v: u32) -> Result<String, Error> {
+        Ok(v.to_string())
+    }
+    fn serialize_u64(self, v: u64) -> Result<String, Error> {
+        Ok(v.to_string())
+    }
+    fn serialize_f32(self, _: f32) -> Result<String, Error> {
+        Err(ser::Error::custom("number as a mapping key"))
+    }
+    fn serialize_f64(self, _: f64) -> Result<String, Error> {
+        Err(ser::Error::custom("number as a mapping key"))
+    }
+    fn serialize_char(self, v: char) -> Result<String, Error> {
+        Ok(v.to_string())
+    }
+    fn serialize_bytes(self, _: &[u8]) -> Result<String, Error> {
+        Err(ser::Error::custom("bytes as a mapping key"))
+    }
+    fn serialize_none(self) -> Result<String, Error> {
+        Err(ser::Error::custom("null as a mapping key"))
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<String, Error> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<String, Error> {
+        Err(ser::Error::custom("null as a mapping key"))
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<String, Error> {
+        Err(ser::Error::custom("null as a mapping key"))
+    }
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<String, Error> {
+        Ok(variant.to_owned())
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<String, Error> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<String, Error> {
+        Err(ser::Error::custom("compound mapping key"))
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Error> {
+        Err(ser::Error::custom("compound mapping key"))
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Error> {
+        Err(ser::Error::custom("compound mapping key"))
+    }
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct, Error> {
+        Err(ser::Error::custom("compound mapping key"))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, Error> {
+        Err(ser::Error::custom("compound mapping key"))
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Error> {
+        Err(ser::Error::custom("compound mapping key"))
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Error> {
+        Err(ser::Error::custom("compound mapping key"))
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, Error> {
+        Err(ser::Error::custom("compound mapping key"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    #[derive(serde::Serialize)]
+    struct Doc<'a> {
+        value: &'a str,
+        list: Vec<&'a str>,
+        nested: BTreeMap<&'a str, Vec<BTreeMap<&'a str, &'a str>>>,
+        empty_map: BTreeMap<&'a str, &'a str>,
+        empty_list: Vec<&'a str>,
+        number: i64,
+        flag: bool,
+    }
+
+    fn doc(s: &str) -> String {
+        let entry = BTreeMap::from([(s, s), ("k", s)]);
+        let value = Doc {
+            value: s,
+            list: vec![s, "x", s],
+            nested: BTreeMap::from([(s, vec![entry.clone(), BTreeMap::new(), entry])]),
+            empty_map: BTreeMap::new(),
+            empty_list: vec![],
+            number: -3,
+            flag: true,
+        };
+        document("# header\n", &value)
+    }
+
+    /// Reads the document back with serde-saphyr (YAML 1.2) and checks every
+    /// place `s` went.
+    fn round_trips(s: &str) {
+        let text = doc(s);
+        let back: serde_json::Value =
+            serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let expected = serde_json::json!({
+            "value": s,
+            "list": [s, "x", s],
+            "nested": { s: [ { s: s, "k": s }, {}, { s: s, "k": s } ] },
+            "empty_map": {},
+            "empty_list": [],
+            "number": -3,
+            "flag": true,
+        });
+        assert_eq!(back, expected, "{text}");
+    }
+
+    #[test]
+    fn layout_is_kubectls() {
+        let text = doc("a");
+        assert_eq!(
+            text,
+            "# header\nvalue: a\nlist:\n- a\n- x\n- a\nnested:\n  a:\n  - a: a\n    k: a\n  - {}\n  - a: a\n    k: a\n\
+             empty_map: {}\nempty_list: []\nnumber: -3\nflag: true\n"
+        );
+    }
+
+    #[test]
+    fn scalars_choose_the_simplest_safe_form() {
+        for plain in [
+            "a",
+            "4Gi",
+            "500m",
+            "registry.example.com/x:1.0",
+            "/vcp/a.sh",
+            "a b",
+            "nvidia.com/gpu",
+            "1Gi",
+        ] {
+            assert!(is_plain(plain), "{plain}");
+        }
+        for quoted in [
+            "",
+            "2",
+            "0123",
+            "1e3",
+            "0x1f",
+            "1_000",
+            "12:30",
+            "2026-11-28",
+            "yes",
+            "No",
+            "ON",
+            "~",
+            "null",
+            "y",
+            ".inf",
+            "-1",
+            "a: b",
+            "a #b",
+            "- x",
+            "a ",
+            " a",
+            "*a",
+            "&a",
+            "!a",
+            "%a",
+            "@a",
+            "`a",
+            "{}",
+            "[a]",
+            "=",
+            "<<",
+            "a, b",
+            "a,b",
+            "日本",
+        ] {
+            assert!(!is_plain(quoted), "{quoted}");
+        }
+        assert!(
+            doc("#!/bin/sh\nset -eu\n\n  echo hi\n")
+                .contains("value: |\n  #!/bin/sh\n  set -eu\n\n    echo hi\n")
+        );
+        assert!(doc("a\nb").contains("value: |-\n  a\n  b\n"));
+        assert!(doc("a\n\n").contains("value: |+\n  a\n\n"));
+        assert!(doc(" a\nb").contains(r#"value: " a\nb""#));
+        assert!(doc("a \nb").contains(r#"value: "a \nb""#));
+        assert!(doc("\u{85}\u{2028}\t\"\\").contains(r#"value: "\x85\u2028\t\"\\""#));
+    }
+
+    #[test]
+    fn corpus_round_trips() {
+        for s in [
+            "",
+            "\n",
+            "\n\n",
+            "a\n",
+            "a\n\n\n",
+            "\ta\n",
+            "a\tb\nc",
+            "#x\n- y\n",
+            "x\n---\n...\n",
+            "\r\n",
+            "a\rb",
+            "\u{feff}x",
+            "\u{0}",
+            "\u{7f}",
+            "\u{9f}",
+            "\u{fffe}",
+            "\u{ffff}",
+            "🚀",
+            "'",
+            "\"",
+            "\\",
+            ": ",
+            "a:",
+            "a:b",
+            "? x",
+        ] {
+            round_trips(s);
+        }
+    }
+
+    /// Thousands of generated strings through PyYAML, a YAML 1.1 reader as
+    /// kubectl's decoder is: each reads back as the same string.
+    #[test]
+    fn generated_strings_round_trip_through_pyyaml() {
+        use proptest::strategy::ValueTree;
+        use proptest::test_runner::{Config, TestRng, TestRunner};
+        let mut runner = TestRunner::new_with_rng(
+            Config::default(),
+            TestRng::deterministic_rng(Default::default()),
+        );
+        let strategy = prop_oneof![
+            any::<String>(),
+            "[-a-zA-Z0-9 _.:/@+=,#'\"!&*?|>%`~\\[\\]{}\n\t\r]{0,12}",
+        ];
+        let strings: Vec<String> = (0..4000)
+            .map(|_| strategy.new_tree(&mut runner).expect("strategy").current())
+            .collect();
+        let mut stream = String::new();
+        for s in &strings {
+            stream.push_str("---\n");
+            stream.push_str(&doc(s));
+        }
+        let script = "import json, sys, yaml\n\
+                      docs = list(yaml.safe_load_all(sys.stdin.buffer.read().decode('utf-8')))\n\
+                      sys.stdout.write(json.dumps([[d['value'], d['list'], d['nested']] for d in docs]))\n";
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", script])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let mut stdin = child.stdin.take().expect("stdin");
+        let writer =
+            std::thread::spawn(move || std::io::Write::write_all(&mut stdin, stream.as_bytes()));
+        let out = child.wait_with_output().expect("python3 runs");
+        writer.join().expect("writer").expect("write to python3");
+        assert!(out.status.success(), "PyYAML failed");
+        let back: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(back.len(), strings.len());
+        for (s, got) in strings.iter().zip(back) {
+            let entry = serde_json::json!({ s: s, "k": s });
+            assert_eq!(
+                got,
+                serde_json::json!([s, [s, "x", s], { s: [entry, {}, entry] }]),
+                "{s:?}"
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_string_round_trips(s in any::<String>()) {
+            round_trips(&s);
+        }
+
+        #[test]
+        fn yamlish_strings_round_trip(s in "[-a-zA-Z0-9 _.:/@+=,#'\"!&*?|>%`~\\[\\]{}\n\t]{0,12}") {
+            round_trips(&s);
+        }
+    }
 }

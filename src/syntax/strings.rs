@@ -153,8 +153,12 @@ fn decode(
                 }
             }
             _ => {
-                buf.push(c);
-                i += c.len_utf8();
+                // Copy the run up to the next escape or `$` at once.
+                let run = text[i..]
+                    .find(['\\', '$'])
+                    .map_or(text.len(), |n| i + n.max(1));
+                buf.push_str(&text[i..run]);
+                i = run;
             }
         }
     }
