@@ -50,11 +50,12 @@ fn edges(p: &Pipeline) -> Vec<(String, String)> {
         JobKind::Reduce => format!("{}-reduce", s.name),
     };
     let mut out = Vec::new();
+    let by_name = p.stages_by_name();
     for stage in &p.stages {
         if stage.reduce.is_some() {
             out.push((key(stage, JobKind::Work), key(stage, JobKind::Reduce)));
         }
-        for dep in stage.after.iter().filter_map(|d| p.stage(d)) {
+        for dep in stage.after.iter().filter_map(|d| by_name.get(d.as_str())) {
             let last = if dep.reduce.is_some() {
                 JobKind::Reduce
             } else {

@@ -394,6 +394,7 @@ pub fn job_template(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> JobTem
 /// The JobFlow that starts each job once the jobs it depends on completed.
 pub fn job_flow(pipeline: &Pipeline) -> JobFlow {
     let mut flows = Vec::new();
+    let by_name = pipeline.stages_by_name();
     for job in pipeline.jobs() {
         let targets: Vec<String> = match job.kind {
             JobKind::Reduce => vec![pipeline.template_name(job.stage, JobKind::Work)],
@@ -401,7 +402,7 @@ pub fn job_flow(pipeline: &Pipeline) -> JobFlow {
                 .stage
                 .after
                 .iter()
-                .filter_map(|name| pipeline.stage(name))
+                .filter_map(|name| by_name.get(name.as_str()))
                 .map(|dep| {
                     // A stage with a reduce step is complete once its reduce is.
                     let last = if dep.reduce.is_some() {

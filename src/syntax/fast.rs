@@ -10,7 +10,7 @@
 //! examples, every UI case and generated inputs.
 
 use super::ast::*;
-use super::strings;
+use super::{MAX_NESTING, strings};
 use crate::diag::Diagnostic;
 use crate::source::{FileId, Span};
 
@@ -21,6 +21,7 @@ pub(super) fn parse(file: FileId, text: &str) -> Option<File> {
         src: text.as_bytes(),
         text,
         pos: 0,
+        depth: 0,
         diags: Vec::new(),
     };
     let items = p.file()?;
@@ -32,6 +33,10 @@ struct Parser<'a> {
     src: &'a [u8],
     text: &'a str,
     pos: usize,
+    /// Open brackets around the cursor. Deeper than [`MAX_NESTING`], the
+    /// file goes to pest, which reports it; the AST stays shallow enough
+    /// for every pass that recurses over it.
+    depth: usize,
     /// Diagnostics of string decoding: any of them sends the file to pest.
     diags: Vec<Diagnostic>,
 }
@@ -141,12 +146,27 @@ impl Parser<'_> {
         })
     }
 
+    /// Runs `inner` one bracket deeper.
+    fn nested<T>(&mut self, inner: impl FnOnce(&mut Self) -> Option<T>) -> Option<T> {
+        if self.depth == MAX_NESTING {
+            return None;
+        }
+        self.depth += 1;
+        let result = inner(self);
+        self.depth -= 1;
+        result
+    }
+
     /// `{ entry (,)? ... }`, at the `{`.
     fn block(&mut self) -> Option<Block> {
-        let start = self.pos;
         if self.peek() != Some(b'{') {
             return None;
         }
+        self.nested(Self::block_entries)
+    }
+
+    fn block_entries(&mut self) -> Option<Block> {
+        let start = self.pos;
         self.pos += 1;
         let mut entries = Vec::new();
         loop {
@@ -181,6 +201,7 @@ impl Parser<'_> {
             src: self.src,
             text: self.text,
             pos: self.pos + keyword.len(),
+            depth: self.depth,
             diags: Vec::new(),
         };
         if keyword == "param" {
@@ -340,6 +361,10 @@ impl Parser<'_> {
 
     /// `expr (, expr)* ,? close`, after the opening bracket.
     fn exprs(&mut self, close: u8) -> Option<Vec<Expr>> {
+        self.nested(|p| p.exprs_until(close))
+    }
+
+    fn exprs_until(&mut self, close: u8) -> Option<Vec<Expr>> {
         let mut items = Vec::new();
         self.skip();
         if self.peek() == Some(close) {

@@ -31,14 +31,9 @@ pub struct Parsed {
 }
 
 pub fn parse(file: FileId, text: &str) -> Parsed {
-    if let Some(diag) = check_nesting(file, text) {
-        return Parsed {
-            file: ast::File { items: Vec::new() },
-            diagnostics: vec![diag],
-        };
-    }
-    // A correct file takes the fast path; anything else is read (and its
-    // errors explained) by the parser generated from the grammar.
+    // A correct file takes the fast path (which gives up on nesting deeper
+    // than MAX_NESTING, as `check_nesting` does); anything else is read (and
+    // its errors explained) by the parser generated from the grammar.
     match parse_fast(file, text) {
         Some(ast) => Parsed {
             file: ast,
@@ -294,27 +289,37 @@ fn hint_at(source: &str, pos: usize) -> Option<String> {
 /// Rejects nesting deeper than [`MAX_NESTING`] before pest sees it: the
 /// parser, the lowering and the checker all recurse over nesting.
 fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
+    let bytes = text.as_bytes();
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut in_comment = false;
-    let mut escaped = false;
-    for (i, b) in text.bytes().enumerate() {
-        if in_comment {
-            in_comment = b != b'\n';
-            continue;
-        }
-        if in_string {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' | b'\n' => in_string = false,
-                _ => {}
+    let mut i = 0;
+    // Past the end of the string that opens at `i` with `quote`, or of the
+    // text when it is not closed.
+    let past_string = |i: usize, quote: &[u8], ends_at_newline: bool| {
+        let mut j = i + quote.len();
+        while j < bytes.len() {
+            match bytes[j] {
+                b'\\' => j += 2,
+                b'\n' if ends_at_newline => return j,
+                _ if bytes[j..].starts_with(quote) => return j + quote.len(),
+                _ => j += 1,
             }
-            continue;
         }
-        match b {
-            b'#' => in_comment = true,
-            b'"' => in_string = true,
+        bytes.len()
+    };
+    while i < bytes.len() {
+        match bytes[i] {
+            b'#' => {
+                i = text[i..].find('\n').map_or(bytes.len(), |n| i + n);
+                continue;
+            }
+            b'"' if bytes[i..].starts_with(b"\"\"\"") => {
+                i = past_string(i, b"\"\"\"", false);
+                continue;
+            }
+            b'"' => {
+                i = past_string(i, b"\"", true);
+                continue;
+            }
             b'{' | b'[' | b'(' => {
                 depth += 1;
                 if depth > MAX_NESTING {
@@ -332,6 +337,7 @@ fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
             b'}' | b']' | b')' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        i += 1;
     }
     None
 }
@@ -344,6 +350,39 @@ mod tests {
         let parsed = parse(FileId(0), text);
         assert!(parsed.diagnostics.is_empty(), "{:#?}", parsed.diagnostics);
         parsed.file
+    }
+
+    /// Both parsers stop at the same depth: the fast one gives up past
+    /// MAX_NESTING and the pest path reports it; brackets inside strings,
+    /// triple-quoted ones included, are not nesting.
+    #[test]
+    fn nesting_is_bounded_the_same_on_both_paths() {
+        let nested = |depth: usize| {
+            format!(
+                "pipeline p {{ x = {}1{} }}\n",
+                "[".repeat(depth),
+                "]".repeat(depth)
+            )
+        };
+        let deep = nested(MAX_NESTING);
+        assert!(parse_fast(FileId(0), &deep).is_none());
+        let parsed = parse(FileId(0), &deep);
+        assert_eq!(parsed.diagnostics.len(), 1);
+        assert!(
+            parsed.diagnostics[0].message.contains("nested deeper"),
+            "{:?}",
+            parsed.diagnostics
+        );
+        let shallow = nested(MAX_NESTING - 1);
+        assert!(parse_fast(FileId(0), &shallow).is_some());
+        assert!(parse_with_pest(FileId(0), &shallow).diagnostics.is_empty());
+
+        let braces = "{".repeat(MAX_NESTING + 1);
+        let strings = format!(
+            "pipeline p {{\n  a = \"{braces}\"\n  b = \"\"\"\n    {braces} \\\"\"\" }}\n  \"\"\"\n}}\n"
+        );
+        assert!(parse_fast(FileId(0), &strings).is_some());
+        assert!(parse_with_pest(FileId(0), &strings).diagnostics.is_empty());
     }
 
     #[test]
