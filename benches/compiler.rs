@@ -1,5 +1,5 @@
 //! `cargo bench`: parse, check and emit, each on its own, on the generated
-//! benchmark pipelines (benches/gen.py, N = 10, 100, 1,000 stages). The
+//! benchmark pipelines (benches/gen.py, N = 10, 100, 1,000, 10,000 stages). The
 //! whole-process figures come from benches/render.sh.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -7,6 +7,11 @@ use std::hint::black_box;
 use std::process::Command;
 use vcp::check::{MemoryLoader, Options};
 use vcp::source::FileId;
+
+// The allocator of the `vcp` binary (src/main.rs), so that these figures
+// add up to the whole-process ones.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn pipeline(n: usize) -> String {
     let out = Command::new("python3")
@@ -18,11 +23,11 @@ fn pipeline(n: usize) -> String {
 }
 
 fn phases(c: &mut Criterion) {
-    for n in [10, 100, 1000] {
+    for n in [10, 100, 1000, 10_000] {
         let text = pipeline(n);
         let mut group = c.benchmark_group(format!("stages-{n}"));
         group.throughput(Throughput::Bytes(text.len() as u64));
-        group.sample_size(if n >= 1000 { 20 } else { 50 });
+        group.sample_size(if n >= 1000 { 10 } else { 50 });
         group.bench_with_input(BenchmarkId::new("parse", n), &text, |b, t| {
             b.iter(|| vcp::syntax::parse(FileId(0), black_box(t)));
         });

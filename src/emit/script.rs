@@ -55,12 +55,11 @@ fn environment() -> &'static Environment<'static> {
 pub fn shell_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('\'');
-    for c in s.chars() {
-        if c == '\'' {
-            out.push_str("'\\''");
-        } else {
-            out.push(c);
-        }
+    let mut parts = s.split('\'');
+    out.push_str(parts.next().unwrap_or_default());
+    for part in parts {
+        out.push_str("'\\''");
+        out.push_str(part);
     }
     out.push('\'');
     out

@@ -189,11 +189,26 @@ fn is_printable(c: char) -> bool {
 fn fits_literal(text: &str) -> bool {
     let body = text.trim_end_matches('\n');
     // A reader takes the block's indentation from its first non-empty line.
-    !body.is_empty()
-        && !body.trim_start_matches('\n').starts_with([' ', '\t'])
-        && body.split('\n').all(|line| {
-            !line.ends_with([' ', '\t']) && line.chars().all(|c| c == '\t' || is_printable(c))
-        })
+    if body.is_empty()
+        || body.trim_start_matches('\n').starts_with([' ', '\t'])
+        || body.ends_with([' ', '\t'])
+    {
+        return false;
+    }
+    // One pass over the bytes: blanks before a line break, and whether the
+    // text is printable ASCII (scripts are), which settles printability.
+    let (mut prev, mut ascii) = (0u8, true);
+    for &b in body.as_bytes() {
+        if b == b'\n' && matches!(prev, b' ' | b'\t') {
+            return false;
+        }
+        ascii &= matches!(b, b' '..=b'~' | b'\t' | b'\n');
+        prev = b;
+    }
+    ascii
+        || body
+            .chars()
+            .all(|c| c == '\t' || c == '\n' || is_printable(c))
 }
 
 /// Whether `text` can be written without quotes and read back, by YAML 1.1
@@ -215,7 +230,7 @@ fn is_plain(text: &str) -> bool {
         || !(last.is_ascii_alphanumeric()
             || matches!(last, b'/' | b'_' | b'.' | b'-' | b'+' | b'='))
         || !bytes.iter().all(|&b| safe(b))
-        || text.contains(": ")
+        || bytes.windows(2).any(|w| w == b": ")
     {
         return false;
     }

@@ -14,6 +14,15 @@ pub(super) fn simple(
     span: Span,
     diags: &mut Vec<Diagnostic>,
 ) -> StrLit {
+    // Most strings hold no escape and no `${`: one copy, no decoding.
+    if !inner.contains(['\\', '$']) {
+        let parts = if inner.is_empty() {
+            Vec::new()
+        } else {
+            vec![StrPart::Text(inner.to_owned())]
+        };
+        return StrLit { parts, span };
+    }
     let mut parts = Vec::new();
     decode(file, inner, start, &mut parts, diags);
     StrLit { parts, span }
