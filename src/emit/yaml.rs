@@ -279,76 +279,61 @@ struct Value<'a> {
     at: At,
 }
 
-/// A mapping (map or struct) being written.
-struct Map<'a> {
+/// A mapping (map or struct) or a sequence being written.
+struct Block<'a> {
     w: &'a mut Writer,
     at: At,
+    /// Indent of its keys or dashes.
     indent: usize,
     empty: bool,
+    /// What is written for it when it has no entry: `{}` or `[]`.
+    empty_form: &'static str,
 }
 
-/// A sequence being written.
-struct Seq<'a> {
-    w: &'a mut Writer,
-    at: At,
-    indent: usize,
-    empty: bool,
-}
-
-impl<'a> Map<'a> {
-    fn new(w: &'a mut Writer, at: At) -> Self {
-        Map {
+impl<'a> Block<'a> {
+    fn map(w: &'a mut Writer, at: At) -> Self {
+        Block {
             indent: at.map_indent(),
             w,
             at,
             empty: true,
+            empty_form: "{}",
+        }
+    }
+
+    fn seq(w: &'a mut Writer, at: At) -> Self {
+        Block {
+            indent: at.seq_indent(),
+            w,
+            at,
+            empty: true,
+            empty_form: "[]",
+        }
+    }
+
+    /// Moves to where the next entry starts. The first entry goes on the
+    /// line of the dash before the block; after a key it starts a new line.
+    fn entry(&mut self) {
+        if self.empty {
+            if let At::Key(_) = self.at {
+                self.w.out.push('\n');
+                self.w.indent(self.indent);
+            }
+            self.empty = false;
+        } else {
+            self.w.indent(self.indent);
         }
     }
 
     /// Writes `key:` and leaves the writer after the colon.
     fn key(&mut self, key: &str) {
-        if self.empty {
-            // The first entry goes on the dash's line; after a key it starts
-            // a new line.
-            if let At::Key(_) = self.at {
-                self.w.out.push('\n');
-                self.w.indent(self.indent);
-            }
-            self.empty = false;
-        } else {
-            self.w.indent(self.indent);
-        }
+        self.entry();
         self.w.inline(key);
         self.w.out.push(':');
     }
 
-    fn end(self) {
-        if self.empty {
-            self.w.scalar_raw(self.at, "{}");
-        }
-    }
-}
-
-impl<'a> Seq<'a> {
-    fn new(w: &'a mut Writer, at: At) -> Self {
-        Seq {
-            indent: at.seq_indent(),
-            w,
-            at,
-            empty: true,
-        }
-    }
-
     fn item<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        if self.empty {
-            if let At::Key(_) = self.at {
-                self.w.out.push('\n');
-                self.w.indent(self.indent);
-            }
-            self.empty = false;
-        } else {
-            self.w.indent(self.indent);
-        }
+        self.entry();
         self.w.out.push_str("- ");
         value.serialize(Value {
             w: self.w,
@@ -356,10 +341,18 @@ impl<'a> Seq<'a> {
         })
     }
 
-    fn end(self) {
+    fn value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        value.serialize(Value {
+            w: self.w,
+            at: At::Key(self.indent),
+        })
+    }
+
+    fn end(self) -> Result<(), Error> {
         if self.empty {
-            self.w.scalar_raw(self.at, "[]");
+            self.w.scalar_raw(self.at, self.empty_form);
         }
+        Ok(())
     }
 }
 
@@ -383,46 +376,40 @@ impl Writer {
     }
 }
 
+/// Serializer methods that write an integer as it is.
+macro_rules! integers {
+    ($($method:ident($ty:ty);)*) => {
+        $(fn $method(self, v: $ty) -> Result<(), Error> {
+            self.w.number(self.at, v);
+            Ok(())
+        })*
+    };
+}
+
 impl<'a> ser::Serializer for Value<'a> {
     type Ok = ();
     type Error = Error;
-    type SerializeSeq = Seq<'a>;
-    type SerializeTuple = Seq<'a>;
-    type SerializeTupleStruct = Seq<'a>;
+    type SerializeSeq = Block<'a>;
+    type SerializeTuple = ser::Impossible<(), Error>;
+    type SerializeTupleStruct = ser::Impossible<(), Error>;
     type SerializeTupleVariant = ser::Impossible<(), Error>;
-    type SerializeMap = Map<'a>;
-    type SerializeStruct = Map<'a>;
+    type SerializeMap = Block<'a>;
+    type SerializeStruct = Block<'a>;
     type SerializeStructVariant = ser::Impossible<(), Error>;
 
     fn serialize_bool(self, v: bool) -> Result<(), Error> {
         self.w.scalar_raw(self.at, if v { "true" } else { "false" });
         Ok(())
     }
-    fn serialize_i8(self, v: i8) -> Result<(), Error> {
-        self.serialize_i64(v.into())
-    }
-    fn serialize_i16(self, v: i16) -> Result<(), Error> {
-        self.serialize_i64(v.into())
-    }
-    fn serialize_i32(self, v: i32) -> Result<(), Error> {
-        self.serialize_i64(v.into())
-    }
-    fn serialize_i64(self, v: i64) -> Result<(), Error> {
-        self.w.number(self.at, v);
-        Ok(())
-    }
-    fn serialize_u8(self, v: u8) -> Result<(), Error> {
-        self.serialize_u64(v.into())
-    }
-    fn serialize_u16(self, v: u16) -> Result<(), Error> {
-        self.serialize_u64(v.into())
-    }
-    fn serialize_u32(self, v: u32) -> Result<(), Error> {
-        self.serialize_u64(v.into())
-    }
-    fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        self.w.number(self.at, v);
-        Ok(())
+    integers! {
+        serialize_i8(i8);
+        serialize_i16(i16);
+        serialize_i32(i32);
+        serialize_i64(i64);
+        serialize_u8(u8);
+        serialize_u16(u16);
+        serialize_u32(u32);
+        serialize_u64(u64);
     }
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
         self.serialize_f64(v.into())
@@ -479,19 +466,23 @@ impl<'a> ser::Serializer for Value<'a> {
         variant: &'static str,
         value: &T,
     ) -> Result<(), Error> {
-        let mut map = Map::new(self.w, self.at);
-        ser::SerializeMap::serialize_entry(&mut map, variant, value)?;
-        map.end();
-        Ok(())
+        let mut map = Block::map(self.w, self.at);
+        map.key(variant);
+        map.value(value)?;
+        map.end()
     }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Seq<'a>, Error> {
-        Ok(Seq::new(self.w, self.at))
+    fn serialize_seq(self, _: Option<usize>) -> Result<Block<'a>, Error> {
+        Ok(Block::seq(self.w, self.at))
     }
-    fn serialize_tuple(self, len: usize) -> Result<Seq<'a>, Error> {
-        self.serialize_seq(Some(len))
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Error> {
+        Err(ser::Error::custom("tuples are not in the model"))
     }
-    fn serialize_tuple_struct(self, _: &'static str, len: usize) -> Result<Seq<'a>, Error> {
-        self.serialize_seq(Some(len))
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct, Error> {
+        Err(ser::Error::custom("tuples are not in the model"))
     }
     fn serialize_tuple_variant(
         self,
@@ -502,11 +493,11 @@ impl<'a> ser::Serializer for Value<'a> {
     ) -> Result<Self::SerializeTupleVariant, Error> {
         Err(ser::Error::custom("tuple variants are not in the model"))
     }
-    fn serialize_map(self, _: Option<usize>) -> Result<Map<'a>, Error> {
-        Ok(Map::new(self.w, self.at))
+    fn serialize_map(self, _: Option<usize>) -> Result<Block<'a>, Error> {
+        Ok(Block::map(self.w, self.at))
     }
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Map<'a>, Error> {
-        Ok(Map::new(self.w, self.at))
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Block<'a>, Error> {
+        Ok(Block::map(self.w, self.at))
     }
     fn serialize_struct_variant(
         self,
@@ -519,43 +510,18 @@ impl<'a> ser::Serializer for Value<'a> {
     }
 }
 
-impl ser::SerializeSeq for Seq<'_> {
+impl ser::SerializeSeq for Block<'_> {
     type Ok = ();
     type Error = Error;
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
         self.item(value)
     }
     fn end(self) -> Result<(), Error> {
-        Seq::end(self);
-        Ok(())
+        Block::end(self)
     }
 }
 
-impl ser::SerializeTuple for Seq<'_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.item(value)
-    }
-    fn end(self) -> Result<(), Error> {
-        Seq::end(self);
-        Ok(())
-    }
-}
-
-impl ser::SerializeTupleStruct for Seq<'_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.item(value)
-    }
-    fn end(self) -> Result<(), Error> {
-        Seq::end(self);
-        Ok(())
-    }
-}
-
-impl ser::SerializeMap for Map<'_> {
+impl ser::SerializeMap for Block<'_> {
     type Ok = ();
     type Error = Error;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
@@ -564,30 +530,14 @@ impl ser::SerializeMap for Map<'_> {
         Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        value.serialize(Value {
-            w: self.w,
-            at: At::Key(self.indent),
-        })
-    }
-    fn serialize_entry<K: Serialize + ?Sized, V: Serialize + ?Sized>(
-        &mut self,
-        key: &K,
-        value: &V,
-    ) -> Result<(), Error> {
-        let key = key.serialize(KeyText)?;
-        self.key(&key);
-        value.serialize(Value {
-            w: self.w,
-            at: At::Key(self.indent),
-        })
+        self.value(value)
     }
     fn end(self) -> Result<(), Error> {
-        Map::end(self);
-        Ok(())
+        Block::end(self)
     }
 }
 
-impl ser::SerializeStruct for Map<'_> {
+impl ser::SerializeStruct for Block<'_> {
     type Ok = ();
     type Error = Error;
     fn serialize_field<T: Serialize + ?Sized>(
@@ -596,20 +546,25 @@ impl ser::SerializeStruct for Map<'_> {
         value: &T,
     ) -> Result<(), Error> {
         self.key(key);
-        value.serialize(Value {
-            w: self.w,
-            at: At::Key(self.indent),
-        })
+        self.value(value)
     }
     fn end(self) -> Result<(), Error> {
-        Map::end(self);
-        Ok(())
+        Block::end(self)
     }
 }
 
-/// A mapping key as text. Keys in the model are strings; integers and
-/// booleans are accepted and written as strings would be read back (quoted).
+/// A mapping key as text. Keys in the model are strings (field names, and
+/// the keys of labels, annotations, selectors and resources).
 struct KeyText;
+
+/// Serializer methods that refuse what is not a string key.
+macro_rules! not_a_key {
+    ($($method:ident($($arg:ty),*) -> $ret:ty;)*) => {
+        $(fn $method(self, $(_: $arg),*) -> Result<$ret, Error> {
+            Err(ser::Error::custom("mapping keys are strings in the vcp model"))
+        })*
+    };
+}
 
 impl ser::Serializer for KeyText {
     type Ok = String;
@@ -625,56 +580,15 @@ impl ser::Serializer for KeyText {
     fn serialize_str(self, v: &str) -> Result<String, Error> {
         Ok(v.to_owned())
     }
-    fn serialize_bool(self, v: bool) -> Result<String, Error> {
-        Ok(v.to_string())
-    }
-    fn serialize_i8(self, v: i8) -> Result<String, Error> {
-        Ok(v.to_string())
-    }
-    fn serialize_i16(self, v: i16) -> Result<String, Error> {
-        Ok(v.to_string())
-    }
-    fn serialize_i32(self, v: i32) -> Result<String, Error> {
-        Ok(v.to_string())
-    }
-    fn serialize_i64(self, v: i64) -> Result<String, Error> {
-        Ok(v.to_string())
-    }
-    fn serialize_u8(self, v: u8) -> Result<String, Error> {
-        Ok(v.to_string())
-    }
-    fn serialize_u16(self, v: u16) -> Result<String, Error> {
-        Ok(v.to_string())
-    }
-    fn serialize_u32(self, v: u32) -> Result<String, Error> {
-        Ok(v.to_string())
-    }
-    fn serialize_u64(self, v: u64) -> Result<String, Error> {
-        Ok(v.to_string())
-    }
-    fn serialize_f32(self, _: f32) -> Result<String, Error> {
-        Err(ser::Error::custom("number as a mapping key"))
-    }
-    fn serialize_f64(self, _: f64) -> Result<String, Error> {
-        Err(ser::Error::custom("number as a mapping key"))
-    }
-    fn serialize_char(self, v: char) -> Result<String, Error> {
-        Ok(v.to_string())
-    }
-    fn serialize_bytes(self, _: &[u8]) -> Result<String, Error> {
-        Err(ser::Error::custom("bytes as a mapping key"))
-    }
-    fn serialize_none(self) -> Result<String, Error> {
-        Err(ser::Error::custom("null as a mapping key"))
-    }
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<String, Error> {
         value.serialize(self)
     }
-    fn serialize_unit(self) -> Result<String, Error> {
-        Err(ser::Error::custom("null as a mapping key"))
-    }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<String, Error> {
-        Err(ser::Error::custom("null as a mapping key"))
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<String, Error> {
+        value.serialize(self)
     }
     fn serialize_unit_variant(
         self,
@@ -684,13 +598,6 @@ impl ser::Serializer for KeyText {
     ) -> Result<String, Error> {
         Ok(variant.to_owned())
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        value: &T,
-    ) -> Result<String, Error> {
-        value.serialize(self)
-    }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
         self,
         _: &'static str,
@@ -698,44 +605,34 @@ impl ser::Serializer for KeyText {
         _: &'static str,
         _: &T,
     ) -> Result<String, Error> {
-        Err(ser::Error::custom("compound mapping key"))
+        Err(ser::Error::custom(
+            "mapping keys are strings in the vcp model",
+        ))
     }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Error> {
-        Err(ser::Error::custom("compound mapping key"))
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Error> {
-        Err(ser::Error::custom("compound mapping key"))
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, Error> {
-        Err(ser::Error::custom("compound mapping key"))
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, Error> {
-        Err(ser::Error::custom("compound mapping key"))
-    }
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Error> {
-        Err(ser::Error::custom("compound mapping key"))
-    }
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Error> {
-        Err(ser::Error::custom("compound mapping key"))
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, Error> {
-        Err(ser::Error::custom("compound mapping key"))
+    not_a_key! {
+        serialize_bool(bool) -> String;
+        serialize_i8(i8) -> String;
+        serialize_i16(i16) -> String;
+        serialize_i32(i32) -> String;
+        serialize_i64(i64) -> String;
+        serialize_u8(u8) -> String;
+        serialize_u16(u16) -> String;
+        serialize_u32(u32) -> String;
+        serialize_u64(u64) -> String;
+        serialize_f32(f32) -> String;
+        serialize_f64(f64) -> String;
+        serialize_char(char) -> String;
+        serialize_bytes(&[u8]) -> String;
+        serialize_none() -> String;
+        serialize_unit() -> String;
+        serialize_unit_struct(&'static str) -> String;
+        serialize_seq(Option<usize>) -> Self::SerializeSeq;
+        serialize_tuple(usize) -> Self::SerializeTuple;
+        serialize_tuple_struct(&'static str, usize) -> Self::SerializeTupleStruct;
+        serialize_tuple_variant(&'static str, u32, &'static str, usize) -> Self::SerializeTupleVariant;
+        serialize_map(Option<usize>) -> Self::SerializeMap;
+        serialize_struct(&'static str, usize) -> Self::SerializeStruct;
+        serialize_struct_variant(&'static str, u32, &'static str, usize) -> Self::SerializeStructVariant;
     }
 }
 
