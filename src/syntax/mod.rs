@@ -58,6 +58,13 @@ pub fn parse_with_pest(file: FileId, text: &str) -> Parsed {
             diagnostics: vec![diag],
         };
     }
+    // One pest parse at a time: the call limit is a process-wide setting.
+    let _serial = PEST
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    pest::set_call_limit(std::num::NonZeroUsize::new(
+        CALLS_PER_BYTE * text.len().max(10_000),
+    ));
     match VcpParser::parse(Rule::file, text) {
         Ok(mut pairs) => {
             let mut lowering = lower::Lowering::new(file, text);
@@ -72,9 +79,50 @@ pub fn parse_with_pest(file: FileId, text: &str) -> Parsed {
         }
         Err(err) => Parsed {
             file: ast::File { items: Vec::new() },
-            diagnostics: vec![syntax_error(file, text, 0, &err)],
+            diagnostics: vec![if is_call_limit(&err) {
+                gave_up(file, text, &err)
+            } else {
+                syntax_error(file, text, 0, &err)
+            }],
         },
     }
+}
+
+/// Grammar rule calls allowed per byte of a file on the pest path. Files with
+/// errors are read with backtracking, and some shapes of broken input (lists
+/// of multi-line blocks that never close, nested) make it re-read the same
+/// lines again and again: a fuzzer found an 11 KB file that took 6 s. The
+/// limit keeps the worst case linear in the file's size; files with ordinary
+/// mistakes (every UI case, the benchmark files) need under 20 per byte;
+/// small files get the budget of a 10 KB one.
+const CALLS_PER_BYTE: usize = 2_000;
+
+static PEST: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn is_call_limit(err: &pest::error::Error<Rule>) -> bool {
+    matches!(&err.variant, pest::error::ErrorVariant::CustomError { message } if message.contains("call limit"))
+}
+
+/// The diagnostic for a file the parser stopped reading: at the first `[` or
+/// `(` that is never closed (the usual cause), else where the parser was.
+fn gave_up(file: FileId, text: &str, err: &pest::error::Error<Rule>) -> Diagnostic {
+    let pos = first_unclosed_list(text)
+        .unwrap_or(match err.location {
+            pest::error::InputLocation::Pos(p) | pest::error::InputLocation::Span((p, _)) => p,
+        })
+        .min(text.len());
+    let line_start = text[..pos].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
+    Diagnostic::error(
+        Code::Syntax,
+        Span::new(file, line_start, line_end.max(line_start)),
+        "this file is too malformed to read: the parser gave up around here",
+    )
+    .with_label("likely cause: a list never closed")
+    .with_help(
+        "look for a `[` or `(` whose list runs over several lines and is never closed, \
+         or blocks opened inside such a list; fix those and run vcp check again",
+    )
 }
 
 /// Explains a line the grammar could not read, by parsing it alone with the
@@ -286,6 +334,53 @@ fn hint_at(source: &str, pos: usize) -> Option<String> {
     None
 }
 
+/// The first `[` or `(` without its closing bracket, strings and comments
+/// skipped: a closing bracket closes the nearest open one of its kind, and
+/// the openers it skips over are unclosed.
+fn first_unclosed_list(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut open: Vec<(u8, usize)> = Vec::new();
+    let mut first: Option<usize> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'#' => i = text[i..].find('\n').map_or(bytes.len(), |n| i + n),
+            b'"' => {
+                let triple = bytes[i..].starts_with(b"\"\"\"");
+                let quote: &[u8] = if triple { b"\"\"\"" } else { b"\"" };
+                let mut j = i + quote.len();
+                while j < bytes.len()
+                    && !bytes[j..].starts_with(quote)
+                    && (triple || bytes[j] != b'\n')
+                {
+                    j += if bytes[j] == b'\\' { 2 } else { 1 };
+                }
+                i = j + quote.len() - 1;
+            }
+            c @ (b'[' | b'(' | b'{') => open.push((c, i)),
+            c @ (b']' | b')' | b'}') => {
+                let want = match c {
+                    b']' => b'[',
+                    b')' => b'(',
+                    _ => b'{',
+                };
+                if let Some(k) = open.iter().rposition(|&(o, _)| o == want) {
+                    for &(o, at) in &open[k + 1..] {
+                        if o != b'{' {
+                            first = Some(first.map_or(at, |f| f.min(at)));
+                        }
+                    }
+                    open.truncate(k);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let left = open.iter().filter(|&&(o, _)| o != b'{').map(|&(_, at)| at);
+    first.into_iter().chain(left).min()
+}
+
 /// Rejects nesting deeper than [`MAX_NESTING`] before pest sees it: the
 /// parser, the lowering and the checker all recurse over nesting.
 fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
@@ -383,6 +478,28 @@ mod tests {
         );
         assert!(parse_fast(FileId(0), &strings).is_some());
         assert!(parse_with_pest(FileId(0), &strings).diagnostics.is_empty());
+    }
+
+    /// Nested lists of multi-line blocks that never close made the pest
+    /// path exponential (a fuzzer find); the call budget ends it with one
+    /// diagnostic at the first unclosed list.
+    #[test]
+    fn a_parse_that_would_backtrack_forever_gives_up() {
+        let mut text = String::from("pipeline p {\n");
+        for i in 0..25 {
+            text.push_str(&format!(
+                "  t{i} = [\n    {{ key = \"d\", oper\"data\"\n  q = \"b\"\n"
+            ));
+        }
+        text.push_str("}\n");
+        let parsed = parse(FileId(0), &text);
+        assert_eq!(parsed.diagnostics.len(), 1, "{:?}", parsed.diagnostics);
+        let diag = &parsed.diagnostics[0];
+        assert!(diag.message.contains("too malformed"), "{}", diag.message);
+        assert_eq!(
+            diag.span.map(|s| &text[s.start as usize..s.end as usize]),
+            Some("  t0 = [")
+        );
     }
 
     #[test]
