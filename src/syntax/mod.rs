@@ -334,6 +334,32 @@ fn hint_at(source: &str, pos: usize) -> Option<String> {
     None
 }
 
+/// Where the comment or string starting at `i` ends (the index after it; a
+/// comment ends before its newline, an unclosed `"` at the end of its line,
+/// an unclosed `"""` at the end of the text), or `None` when none starts
+/// there. Escapes are skipped as the parsers skip them.
+fn past_literal(bytes: &[u8], i: usize) -> Option<usize> {
+    let (quote, one_line): (&[u8], bool) = match bytes[i] {
+        b'#' => {
+            let end = bytes[i..].iter().position(|&b| b == b'\n');
+            return Some(end.map_or(bytes.len(), |n| i + n));
+        }
+        b'"' if bytes[i..].starts_with(b"\"\"\"") => (b"\"\"\"", false),
+        b'"' => (b"\"", true),
+        _ => return None,
+    };
+    let mut j = i + quote.len();
+    while j < bytes.len() {
+        match bytes[j] {
+            b'\\' => j += 2,
+            b'\n' if one_line => return Some(j),
+            _ if bytes[j..].starts_with(quote) => return Some(j + quote.len()),
+            _ => j += 1,
+        }
+    }
+    Some(bytes.len())
+}
+
 /// The first `[` or `(` without its closing bracket, strings and comments
 /// skipped: a closing bracket closes the nearest open one of its kind, and
 /// the openers it skips over are unclosed.
@@ -343,20 +369,11 @@ fn first_unclosed_list(text: &str) -> Option<usize> {
     let mut first: Option<usize> = None;
     let mut i = 0;
     while i < bytes.len() {
+        if let Some(next) = past_literal(bytes, i) {
+            i = next;
+            continue;
+        }
         match bytes[i] {
-            b'#' => i = text[i..].find('\n').map_or(bytes.len(), |n| i + n),
-            b'"' => {
-                let triple = bytes[i..].starts_with(b"\"\"\"");
-                let quote: &[u8] = if triple { b"\"\"\"" } else { b"\"" };
-                let mut j = i + quote.len();
-                while j < bytes.len()
-                    && !bytes[j..].starts_with(quote)
-                    && (triple || bytes[j] != b'\n')
-                {
-                    j += if bytes[j] == b'\\' { 2 } else { 1 };
-                }
-                i = j + quote.len() - 1;
-            }
             c @ (b'[' | b'(' | b'{') => open.push((c, i)),
             c @ (b']' | b')' | b'}') => {
                 let want = match c {
@@ -387,34 +404,12 @@ fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
     let bytes = text.as_bytes();
     let mut depth = 0usize;
     let mut i = 0;
-    // Past the end of the string that opens at `i` with `quote`, or of the
-    // text when it is not closed.
-    let past_string = |i: usize, quote: &[u8], ends_at_newline: bool| {
-        let mut j = i + quote.len();
-        while j < bytes.len() {
-            match bytes[j] {
-                b'\\' => j += 2,
-                b'\n' if ends_at_newline => return j,
-                _ if bytes[j..].starts_with(quote) => return j + quote.len(),
-                _ => j += 1,
-            }
-        }
-        bytes.len()
-    };
     while i < bytes.len() {
+        if let Some(next) = past_literal(bytes, i) {
+            i = next;
+            continue;
+        }
         match bytes[i] {
-            b'#' => {
-                i = text[i..].find('\n').map_or(bytes.len(), |n| i + n);
-                continue;
-            }
-            b'"' if bytes[i..].starts_with(b"\"\"\"") => {
-                i = past_string(i, b"\"\"\"", false);
-                continue;
-            }
-            b'"' => {
-                i = past_string(i, b"\"", true);
-                continue;
-            }
             b'{' | b'[' | b'(' => {
                 depth += 1;
                 if depth > MAX_NESTING {
