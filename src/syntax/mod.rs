@@ -360,6 +360,23 @@ fn past_literal(bytes: &[u8], i: usize) -> Option<usize> {
     Some(bytes.len())
 }
 
+/// The bytes of the file outside comments and strings, with their offsets.
+fn code_bytes(bytes: &[u8]) -> impl Iterator<Item = (usize, u8)> + '_ {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < bytes.len() {
+            match past_literal(bytes, i) {
+                Some(next) => i = next,
+                None => {
+                    i += 1;
+                    return Some((i - 1, bytes[i - 1]));
+                }
+            }
+        }
+        None
+    })
+}
+
 /// The first `[` or `(` without its closing bracket, strings and comments
 /// skipped: a closing bracket closes the nearest open one of its kind, and
 /// the openers it skips over are unclosed.
@@ -367,13 +384,8 @@ fn first_unclosed_list(text: &str) -> Option<usize> {
     let bytes = text.as_bytes();
     let mut open: Vec<(u8, usize)> = Vec::new();
     let mut first: Option<usize> = None;
-    let mut i = 0;
-    while i < bytes.len() {
-        if let Some(next) = past_literal(bytes, i) {
-            i = next;
-            continue;
-        }
-        match bytes[i] {
+    for (i, b) in code_bytes(bytes) {
+        match b {
             c @ (b'[' | b'(' | b'{') => open.push((c, i)),
             c @ (b']' | b')' | b'}') => {
                 let want = match c {
@@ -392,7 +404,6 @@ fn first_unclosed_list(text: &str) -> Option<usize> {
             }
             _ => {}
         }
-        i += 1;
     }
     let left = open.iter().filter(|&&(o, _)| o != b'{').map(|&(_, at)| at);
     first.into_iter().chain(left).min()
@@ -403,13 +414,8 @@ fn first_unclosed_list(text: &str) -> Option<usize> {
 fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
     let bytes = text.as_bytes();
     let mut depth = 0usize;
-    let mut i = 0;
-    while i < bytes.len() {
-        if let Some(next) = past_literal(bytes, i) {
-            i = next;
-            continue;
-        }
-        match bytes[i] {
+    for (i, b) in code_bytes(bytes) {
+        match b {
             b'{' | b'[' | b'(' => {
                 depth += 1;
                 if depth > MAX_NESTING {
@@ -427,7 +433,6 @@ fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
             b'}' | b']' | b')' => depth = depth.saturating_sub(1),
             _ => {}
         }
-        i += 1;
     }
     None
 }
