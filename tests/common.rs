@@ -84,3 +84,25 @@ pub(crate) fn pipeline_dirs(
     }
     dirs
 }
+
+/// `text` with single-character edits applied in order: for each (place,
+/// operation, character), 0 removes the character at the place, 1 inserts
+/// the character there, anything else replaces it. Shared by the proptests
+/// that mutate real files.
+pub(crate) fn mutate(text: &str, edits: &[(proptest::sample::Index, u8, char)]) -> String {
+    let mut chars: Vec<char> = text.chars().collect();
+    for &(ref at, op, c) in edits {
+        if chars.is_empty() {
+            break;
+        }
+        let i = at.index(chars.len());
+        match op {
+            0 => {
+                chars.remove(i);
+            }
+            1 => chars.insert(i, c),
+            _ => chars[i] = c,
+        }
+    }
+    chars.into_iter().collect()
+}

@@ -204,3 +204,25 @@ fn a_write_that_fails_midway_leaves_the_directory_as_it_was() {
     );
     assert_eq!(snapshot(&tmp.path().join("deploy")), before_with_file);
 }
+
+/// A directory named on the command line is searched for `*.vcp` files the
+/// same way by every command: hidden files and folders, `target/` and links
+/// to folders (which could loop) are skipped.
+#[test]
+fn directories_are_searched_without_hidden_files_or_links() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let src = tmp.path().join("pipelines");
+    std::fs::create_dir_all(src.join("target")).expect("dirs");
+    std::fs::write(src.join("demo.vcp"), GOOD).expect("write");
+    std::fs::write(src.join(".broken.vcp"), "not vcp {").expect("write");
+    std::fs::write(src.join("target/broken.vcp"), "not vcp {").expect("write");
+    std::os::unix::fs::symlink(".", src.join("loop")).expect("symlink");
+    for args in [&["check", "pipelines"][..], &["fmt", "pipelines"]] {
+        let out = vcp(tmp.path(), args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -90,17 +90,7 @@ proptest! {
         edits in prop::collection::vec((any::<prop::sample::Index>(), 0u8..3, prop::sample::select(vec!['{', '}', '[', ']', '(', ')', '"', '#', '\n', ' ', ',', '=', ':', 'a', '1', '-', '\\', '$'])), 1..4),
     ) {
         let files: Vec<String> = corpus().into_iter().filter(|t| t.len() < 4000).collect();
-        let mut text: Vec<char> = files[which % files.len()].chars().collect();
-        for (at, op, c) in edits {
-            if text.is_empty() { break; }
-            let i = at.index(text.len());
-            match op {
-                0 => { text.remove(i); }
-                1 => text.insert(i, c),
-                _ => text[i] = c,
-            }
-        }
-        agree(&text.into_iter().collect::<String>());
+        agree(&crate::common::mutate(&files[which % files.len()], &edits));
     }
 }
 

@@ -52,17 +52,7 @@ proptest! {
         edits in prop::collection::vec((any::<prop::sample::Index>(), 0u8..3, any::<char>()), 1..8),
     ) {
         let texts = example_texts();
-        let mut text: Vec<char> = texts[which % texts.len()].chars().collect();
-        for (at, op, c) in edits {
-            if text.is_empty() { break; }
-            let i = at.index(text.len());
-            match op {
-                0 => { text.remove(i); }
-                1 => text.insert(i, c),
-                _ => text[i] = c,
-            }
-        }
-        compile(&text.into_iter().collect::<String>());
+        compile(&crate::common::mutate(&texts[which % texts.len()], &edits));
     }
 }
 

@@ -293,18 +293,9 @@ impl<'a> PipelineChecker<'a> {
         let (params, poisoned) = (&self.eval.params, &self.eval.poisoned);
         let results = crate::par::map(&unique, |stage| {
             let mut diags = Vec::new();
-            let mut checker = PipelineChecker {
-                suggested: BTreeSet::new(),
-                sources,
-                templates,
-                options,
-                eval: Eval {
-                    sources,
-                    params: params.clone(),
-                    poisoned: poisoned.clone(),
-                    diags: &mut diags,
-                },
-            };
+            let mut checker = PipelineChecker::new(sources, templates, options, &mut diags);
+            checker.eval.params = params.clone();
+            checker.eval.poisoned = poisoned.clone();
             let (checked_stage, spans) = checker.stage(
                 stage,
                 default_image.as_deref(),

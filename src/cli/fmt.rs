@@ -81,36 +81,13 @@ pub fn run(paths: &[PathBuf], check: bool) -> ExitCode {
     }
 }
 
-/// Files named, and the `*.vcp` files below directories named (sorted; the
-/// folders `target/`, `.vcp/` and other hidden folders, and links to folders,
-/// skipped). A path that does not exist is a usage error.
+/// Files named, and the `*.vcp` files below directories named (see
+/// [`super::vcp_files_below`]). A path that does not exist is a usage error.
 fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
-        let entries =
-            fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
-        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        paths.sort();
-        for path in paths {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            // Links to directories are not followed: they could loop.
-            let is_dir = fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
-            if is_dir {
-                if !name.starts_with('.') && name != "target" {
-                    walk(&path, out)?;
-                }
-            } else if name.ends_with(".vcp") && !name.starts_with('.') && path.is_file() {
-                out.push(path);
-            }
-        }
-        Ok(())
-    }
     let mut out = Vec::new();
     for path in paths {
         if path.is_dir() {
-            walk(path, &mut out)?;
+            super::vcp_files_below(path, &mut out)?;
         } else if path.exists() {
             out.push(path.clone());
         } else {

@@ -419,38 +419,45 @@ pub(crate) struct Compiled {
     pub output: Option<emit::Output>,
 }
 
-/// The `.vcp` files named, with directories searched (recursively, sorted;
-/// hidden folders and `target` skipped).
-fn expand_inputs(paths: &[PathBuf]) -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        entries.sort();
-        for path in entries {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if path.is_dir() {
-                if !name.starts_with('.') && name != "target" {
-                    walk(&path, out);
-                }
-            } else if name.ends_with(".vcp") {
-                out.push(path);
-            }
-        }
-    }
+/// The `.vcp` files named, with directories searched. A missing file is left
+/// to the loader, which reports it as a diagnostic.
+fn expand_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
-            walk(p, &mut out);
+            vcp_files_below(p, &mut out)?;
         } else {
             out.push(p.clone());
         }
     }
-    out
+    Ok(out)
+}
+
+/// Appends the `*.vcp` files below `dir`, sorted; hidden files and folders
+/// (`.vcp/` among them), `target/`, and links to folders (they could loop)
+/// are skipped. Used by every command that takes directories.
+pub(crate) fn vcp_files_below(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in paths {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.starts_with('.') {
+            continue;
+        }
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
+            if name != "target" {
+                vcp_files_below(&path, out)?;
+            }
+        } else if name.ends_with(".vcp") && path.is_file() {
+            out.push(path);
+        }
+    }
+    Ok(())
 }
 
 /// Compiles the inputs (files or directories) and reports their
@@ -468,7 +475,13 @@ pub(crate) fn compile_inputs(
             return (ExitCode::from(2), None);
         }
     };
-    let files = expand_inputs(paths);
+    let files = match expand_inputs(paths) {
+        Ok(files) => files,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return (ExitCode::from(2), None);
+        }
+    };
     if files.is_empty() {
         let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         eprintln!("error: no .vcp files in {}", shown.join(", "));
