@@ -7,7 +7,6 @@ use crate::ir::{self, ArgPart, Command, ItemSource, JobKind, Pipeline, Stage};
 use minijinja::value::{Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, Output, State, UndefinedBehavior};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::OnceLock;
 
 const TEMPLATES: &[(&str, &str)] = &[
@@ -54,15 +53,20 @@ fn environment() -> &'static Environment<'static> {
 /// `'...'`: the POSIX way to pass any string as one word, unchanged.
 pub fn shell_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
-    out.push('\'');
-    let mut parts = s.split('\'');
-    out.push_str(parts.next().unwrap_or_default());
-    for part in parts {
-        out.push_str("'\\''");
-        out.push_str(part);
-    }
-    out.push('\'');
+    let _ = write_shell_quoted(&mut out, s);
     out
+}
+
+/// [`shell_quote`] written straight into `out`.
+fn write_shell_quoted(out: &mut impl std::fmt::Write, s: &str) -> std::fmt::Result {
+    out.write_char('\'')?;
+    let mut parts = s.split('\'');
+    out.write_str(parts.next().unwrap_or_default())?;
+    for part in parts {
+        out.write_str("'\\''")?;
+        out.write_str(part)?;
+    }
+    out.write_char('\'')
 }
 
 fn shell_formatter(
@@ -70,22 +74,18 @@ fn shell_formatter(
     _state: &mut State<'_, '_>,
     value: &Value,
 ) -> Result<(), Error> {
-    let text = if value.is_safe() {
-        value.to_string()
-    } else {
-        match value.kind() {
-            ValueKind::Number => value.to_string(),
-            ValueKind::String => shell_quote(value.as_str().unwrap_or_default()),
-            kind => {
-                return Err(Error::new(
-                    ErrorKind::InvalidOperation,
-                    format!("refusing to put a {kind} into a shell script"),
-                ));
-            }
+    let written = match (value.is_safe(), value.kind(), value.as_str()) {
+        (true, _, Some(text)) => out.write_str(text),
+        (true, _, None) | (false, ValueKind::Number, _) => write!(out, "{value}"),
+        (false, ValueKind::String, text) => write_shell_quoted(out, text.unwrap_or_default()),
+        (false, kind, _) => {
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                format!("refusing to put a {kind} into a shell script"),
+            ));
         }
     };
-    out.write_str(&text)
-        .map_err(|_| Error::new(ErrorKind::WriteFailure, "write failed"))
+    written.map_err(|_| Error::new(ErrorKind::WriteFailure, "write failed"))
 }
 
 /// Text for a `#` comment: one line, printable, marked safe.
@@ -191,7 +191,7 @@ fn shard_value(pipeline: &Pipeline, stage: &Stage) -> Value {
                 if i > 0 {
                     code.push_str(" \\\n    ");
                 }
-                let _ = write!(code, "{}", shell_quote(item));
+                let _ = write_shell_quoted(&mut code, item);
             }
             map.insert("items", Value::from_safe_string(code));
         }

@@ -86,7 +86,13 @@ impl At {
 
 impl Writer {
     fn indent(&mut self, n: usize) {
-        self.out.extend(std::iter::repeat_n(' ', n));
+        const BLANKS: &str = "                                ";
+        let mut n = n;
+        while n > BLANKS.len() {
+            self.out.push_str(BLANKS);
+            n -= BLANKS.len();
+        }
+        self.out.push_str(&BLANKS[..n]);
     }
 
     /// A scalar in flow position (plain or double-quoted), then the newline.
@@ -109,7 +115,7 @@ impl Writer {
 
     /// A string value: a literal block when it spans lines and can be one.
     fn string(&mut self, at: At, text: &str) {
-        if text.contains('\n') && fits_literal(text) {
+        if memchr::memchr(b'\n', text.as_bytes()).is_some() && fits_literal(text) {
             self.literal(at, text);
         } else {
             self.scalar(at, text);
@@ -130,11 +136,17 @@ impl Writer {
         self.out.push('|');
         self.out.push_str(chomp);
         self.out.push('\n');
-        for line in text.split_inclusive('\n') {
-            if line != "\n" {
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', text.as_bytes()) {
+            if end > start {
                 self.indent(indent);
             }
-            self.out.push_str(line);
+            self.out.push_str(&text[start..=end]);
+            start = end + 1;
+        }
+        if start < text.len() {
+            self.indent(indent);
+            self.out.push_str(&text[start..]);
         }
         if chomp == "-" {
             self.out.push('\n');
@@ -195,16 +207,16 @@ fn fits_literal(text: &str) -> bool {
     {
         return false;
     }
-    // One pass over the bytes: blanks before a line break, and whether the
-    // text is printable ASCII (scripts are), which settles printability.
-    let (mut prev, mut ascii) = (0u8, true);
-    for &b in body.as_bytes() {
-        if b == b'\n' && matches!(prev, b' ' | b'\t') {
-            return false;
-        }
-        ascii &= matches!(b, b' '..=b'~' | b'\t' | b'\n');
-        prev = b;
+    // No blank before a line break; and whether the text is printable ASCII
+    // (scripts are), which settles printability. The fold does not stop
+    // early, so that it compiles to vector code.
+    let bytes = body.as_bytes();
+    if memchr::memchr_iter(b'\n', bytes).any(|i| i > 0 && matches!(bytes[i - 1], b' ' | b'\t')) {
+        return false;
     }
+    let ascii = bytes.iter().fold(true, |ok, &b| {
+        ok & (matches!(b, b' '..=b'~') | (b == b'\t') | (b == b'\n'))
+    });
     ascii
         || body
             .chars()
@@ -219,20 +231,19 @@ fn is_plain(text: &str) -> bool {
     let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
         return false;
     };
-    let safe = |b: u8| {
-        b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'-' | b'_' | b'.' | b'/' | b':' | b'@' | b'+' | b'=' | b' '
-            )
-    };
     if !(first.is_ascii_alphanumeric() || first == b'/' || first == b'_')
         || !(last.is_ascii_alphanumeric()
             || matches!(last, b'/' | b'_' | b'.' | b'-' | b'+' | b'='))
-        || !bytes.iter().all(|&b| safe(b))
-        || bytes.windows(2).any(|w| w == b": ")
     {
         return false;
+    }
+    // One pass: every byte from the safe set, and no `: `.
+    let mut prev = 0u8;
+    for &b in bytes {
+        if !PLAIN_SAFE[usize::from(b)] || (prev == b':' && b == b' ') {
+            return false;
+        }
+        prev = b;
     }
     if first.is_ascii_digit() {
         // Numbers, dates, times and sexagesimals (YAML 1.1) all start with a
@@ -246,6 +257,22 @@ fn is_plain(text: &str) -> bool {
     }
     !is_keyword(text)
 }
+
+/// The bytes a plain scalar may hold: letters, digits and `-_./:@+= `.
+static PLAIN_SAFE: [bool; 256] = {
+    let mut safe = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        safe[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'-' | b'_' | b'.' | b'/' | b':' | b'@' | b'+' | b'=' | b' '
+            );
+        b += 1;
+    }
+    safe
+};
 
 /// YAML 1.1 booleans and nulls, in every case a reader accepts (we check
 /// case-insensitively, which is stricter).
@@ -525,9 +552,7 @@ impl ser::SerializeMap for Block<'_> {
     type Ok = ();
     type Error = Error;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
-        let key = key.serialize(KeyText)?;
-        self.key(&key);
-        Ok(())
+        key.serialize(KeyText(self))
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
         self.value(value)
@@ -545,7 +570,12 @@ impl ser::SerializeStruct for Block<'_> {
         key: &'static str,
         value: &T,
     ) -> Result<(), Error> {
-        self.key(key);
+        // Field names of our model and of k8s-openapi's: identifiers, always
+        // plain (checked on every test build).
+        debug_assert!(is_plain(key), "field name {key:?} needs quotes");
+        self.entry();
+        self.w.out.push_str(key);
+        self.w.out.push(':');
         self.value(value)
     }
     fn end(self) -> Result<(), Error> {
@@ -553,9 +583,9 @@ impl ser::SerializeStruct for Block<'_> {
     }
 }
 
-/// A mapping key as text. Keys in the model are strings (field names, and
+/// Writes a mapping key. Keys in the model are strings (field names, and
 /// the keys of labels, annotations, selectors and resources).
-struct KeyText;
+struct KeyText<'a, 'b>(&'a mut Block<'b>);
 
 /// Serializer methods that refuse what is not a string key.
 macro_rules! not_a_key {
@@ -566,28 +596,29 @@ macro_rules! not_a_key {
     };
 }
 
-impl ser::Serializer for KeyText {
-    type Ok = String;
+impl ser::Serializer for KeyText<'_, '_> {
+    type Ok = ();
     type Error = Error;
-    type SerializeSeq = ser::Impossible<String, Error>;
-    type SerializeTuple = ser::Impossible<String, Error>;
-    type SerializeTupleStruct = ser::Impossible<String, Error>;
-    type SerializeTupleVariant = ser::Impossible<String, Error>;
-    type SerializeMap = ser::Impossible<String, Error>;
-    type SerializeStruct = ser::Impossible<String, Error>;
-    type SerializeStructVariant = ser::Impossible<String, Error>;
+    type SerializeSeq = ser::Impossible<(), Error>;
+    type SerializeTuple = ser::Impossible<(), Error>;
+    type SerializeTupleStruct = ser::Impossible<(), Error>;
+    type SerializeTupleVariant = ser::Impossible<(), Error>;
+    type SerializeMap = ser::Impossible<(), Error>;
+    type SerializeStruct = ser::Impossible<(), Error>;
+    type SerializeStructVariant = ser::Impossible<(), Error>;
 
-    fn serialize_str(self, v: &str) -> Result<String, Error> {
-        Ok(v.to_owned())
+    fn serialize_str(self, v: &str) -> Result<(), Error> {
+        self.0.key(v);
+        Ok(())
     }
-    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<String, Error> {
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Error> {
         value.serialize(self)
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
         _: &'static str,
         value: &T,
-    ) -> Result<String, Error> {
+    ) -> Result<(), Error> {
         value.serialize(self)
     }
     fn serialize_unit_variant(
@@ -595,8 +626,9 @@ impl ser::Serializer for KeyText {
         _: &'static str,
         _: u32,
         variant: &'static str,
-    ) -> Result<String, Error> {
-        Ok(variant.to_owned())
+    ) -> Result<(), Error> {
+        self.0.key(variant);
+        Ok(())
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
         self,
@@ -604,28 +636,28 @@ impl ser::Serializer for KeyText {
         _: u32,
         _: &'static str,
         _: &T,
-    ) -> Result<String, Error> {
+    ) -> Result<(), Error> {
         Err(ser::Error::custom(
             "mapping keys are strings in the vcp model",
         ))
     }
     not_a_key! {
-        serialize_bool(bool) -> String;
-        serialize_i8(i8) -> String;
-        serialize_i16(i16) -> String;
-        serialize_i32(i32) -> String;
-        serialize_i64(i64) -> String;
-        serialize_u8(u8) -> String;
-        serialize_u16(u16) -> String;
-        serialize_u32(u32) -> String;
-        serialize_u64(u64) -> String;
-        serialize_f32(f32) -> String;
-        serialize_f64(f64) -> String;
-        serialize_char(char) -> String;
-        serialize_bytes(&[u8]) -> String;
-        serialize_none() -> String;
-        serialize_unit() -> String;
-        serialize_unit_struct(&'static str) -> String;
+        serialize_bool(bool) -> ();
+        serialize_i8(i8) -> ();
+        serialize_i16(i16) -> ();
+        serialize_i32(i32) -> ();
+        serialize_i64(i64) -> ();
+        serialize_u8(u8) -> ();
+        serialize_u16(u16) -> ();
+        serialize_u32(u32) -> ();
+        serialize_u64(u64) -> ();
+        serialize_f32(f32) -> ();
+        serialize_f64(f64) -> ();
+        serialize_char(char) -> ();
+        serialize_bytes(&[u8]) -> ();
+        serialize_none() -> ();
+        serialize_unit() -> ();
+        serialize_unit_struct(&'static str) -> ();
         serialize_seq(Option<usize>) -> Self::SerializeSeq;
         serialize_tuple(usize) -> Self::SerializeTuple;
         serialize_tuple_struct(&'static str, usize) -> Self::SerializeTupleStruct;
