@@ -83,12 +83,9 @@ pub struct SourceFile {
 
 impl SourceFile {
     fn new(name: String, text: String, origin: Origin) -> SourceFile {
-        let mut line_starts = vec![0];
-        for (i, b) in text.bytes().enumerate() {
-            if b == b'\n' {
-                line_starts.push(saturating_u32(i + 1));
-            }
-        }
+        let line_starts = std::iter::once(0)
+            .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| saturating_u32(i + 1)))
+            .collect();
         SourceFile {
             name,
             text,

@@ -74,6 +74,75 @@ fn parsers_agree_on_every_prefix_of_the_examples() {
     }
 }
 
+/// A pipeline of `stages` stages, each `extra` after its `run` line, large
+/// enough (over 256 KB) for the fast parser to read its body in two halves.
+fn large(stages: usize, extra: impl Fn(usize) -> String) -> String {
+    let mut text =
+        String::from("template t {\n  retry = 1\n}\n\npipeline big {\n  queue = \"q\"\n");
+    for i in 0..stages {
+        text.push_str(&format!(
+            "  stage s{i} {{\n    use = t\n    image = \"registry.example.com/x/y-{i}:1.0\"\n    shard = [\"a\", \"b\", \"c\", \"d\"] by hash\n    run = \"echo {{item}}\"\n{}  }}\n",
+            extra(i)
+        ));
+    }
+    text.push_str("}\n");
+    text
+}
+
+#[test]
+fn parsers_agree_on_files_read_in_two_halves() {
+    let n = 2000;
+    let mid = n / 2;
+    let cases = [
+        // The usual case: the second half starts at a stage near the middle.
+        large(n, |_| String::new()),
+        // The guess lands inside a string holding `stage` lines: the first
+        // half reads past it and the second half's result is dropped.
+        large(n, |i| {
+            if (mid - 40..mid + 40).contains(&i) {
+                "    env { NOTE = \"\"\"\n      stage fake {\n      \"\"\" }\n".to_string()
+            } else {
+                String::new()
+            }
+        }),
+        // An error in the second half: the fast parser declines.
+        large(n, |i| {
+            if i == n - 3 {
+                "    oops\n".to_string()
+            } else {
+                String::new()
+            }
+        }),
+        // An error in the first half.
+        large(n, |i| {
+            if i == 3 {
+                "    oops = \n".to_string()
+            } else {
+                String::new()
+            }
+        }),
+        // `stage` lines one level down (a field of that name) around the
+        // middle, and a `by` on the line after its value.
+        large(n, |i| {
+            if (mid - 40..mid + 40).contains(&i) {
+                "    stage = [1]\n      by modulo\n".to_string()
+            } else {
+                String::new()
+            }
+        }),
+    ];
+    for text in &cases {
+        assert!(text.len() > 256 * 1024, "{} bytes", text.len());
+        agree(text);
+    }
+    // The first case is read without error, and all of it.
+    let ast = parse_fast(FileId(0), &cases[0]).expect("valid");
+    let vcp::syntax::ast::Item::Pipeline(p) = &ast.items[1] else {
+        panic!("not a pipeline")
+    };
+    assert_eq!(p.body.entries.len(), n + 1);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 

@@ -41,6 +41,17 @@ struct Parser<'a> {
     diags: Vec<Diagnostic>,
 }
 
+/// Files from this size on have their largest block read by two threads.
+const SPLIT_FROM: usize = 256 * 1024;
+/// How far past the middle of a file a `stage` line is looked for.
+const SPLIT_SEARCH: usize = 64 * 1024;
+
+/// How [`Parser::entries`] stopped.
+enum BlockEnd {
+    Closed,
+    Split,
+}
+
 fn is_ident_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
 }
@@ -169,15 +180,30 @@ impl Parser<'_> {
         let start = self.pos;
         self.pos += 1;
         let mut entries = Vec::new();
+        match self.split_point() {
+            Some(split) => self.entries_in_two(&mut entries, split)?,
+            None => {
+                self.entries(&mut entries, usize::MAX)?;
+            }
+        }
+        Some(Block {
+            entries,
+            span: self.span(start, self.pos),
+        })
+    }
+
+    /// Entries up to the block's `}` (consumed), or up to `split` when an
+    /// entry ends there: then the cursor is at `split`, between entries.
+    fn entries(&mut self, entries: &mut Vec<Entry>, split: usize) -> Option<BlockEnd> {
         loop {
             self.skip();
+            if self.pos == split {
+                return Some(BlockEnd::Split);
+            }
             match self.peek() {
                 Some(b'}') => {
                     self.pos += 1;
-                    return Some(Block {
-                        entries,
-                        span: self.span(start, self.pos),
-                    });
+                    return Some(BlockEnd::Closed);
                 }
                 None => return None,
                 _ => {}
@@ -188,6 +214,71 @@ impl Parser<'_> {
                 self.pos += 1;
             }
         }
+    }
+
+    /// Where a large top-level block may be cut in two for two threads: the
+    /// first `stage` line past the middle of the rest of the file. A guess,
+    /// checked by [`Self::entries_in_two`]: it counts only if the first half,
+    /// read as usual, ends an entry exactly there.
+    fn split_point(&self) -> Option<usize> {
+        let rest = self.src.len() - self.pos;
+        if self.depth != 1 || rest < SPLIT_FROM {
+            return None;
+        }
+        let mid = self.pos + rest / 2;
+        // A `}` at the start of a line before the middle most likely closes
+        // this block: then it is not the large one.
+        if memchr::memmem::find(&self.src[self.pos..mid], b"\n}").is_some() {
+            return None;
+        }
+        let window = &self.src[mid..self.src.len().min(mid + SPLIT_SEARCH)];
+        memchr::memmem::find_iter(window, b"stage ")
+            .map(|at| mid + at)
+            .find(|&at| {
+                let line = &self.src[..at];
+                let blank =
+                    line.len() - line.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+                line[line.len() - blank..]
+                    .iter()
+                    .all(|b| matches!(b, b' ' | b'\t'))
+            })
+    }
+
+    /// The entries of a block read by two threads: this one up to `split`,
+    /// another from `split` to the `}`. The result is the one-thread result:
+    /// the second half is used only when the first ends an entry exactly at
+    /// `split`, where a one-thread parse would be between the same entries at
+    /// the same depth; otherwise the first half reads on to the `}` alone.
+    fn entries_in_two(&mut self, entries: &mut Vec<Entry>, split: usize) -> Option<()> {
+        let mut tail = Parser {
+            file: self.file,
+            src: self.src,
+            text: self.text,
+            pos: split,
+            depth: self.depth,
+            diags: Vec::new(),
+        };
+        std::thread::scope(|scope| {
+            let second = scope.spawn(move || {
+                let mut entries = Vec::new();
+                tail.entries(&mut entries, usize::MAX)
+                    .map(|_| (entries, tail.pos, tail.diags))
+            });
+            let first = self.entries(entries, split);
+            let second = second
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            match first? {
+                BlockEnd::Closed => Some(()),
+                BlockEnd::Split => {
+                    let (rest, end, diags) = second?;
+                    entries.extend(rest);
+                    self.pos = end;
+                    self.diags.extend(diags);
+                    Some(())
+                }
+            }
+        })
     }
 
     /// True when the keyword at the cursor starts a declaration (it is
@@ -464,6 +555,9 @@ impl Parser<'_> {
         self.pos += 1;
         let inner = self.pos;
         loop {
+            // Straight to the next byte that matters.
+            let rest = self.src.get(self.pos..)?;
+            self.pos += memchr::memchr3(b'"', b'\n', b'\\', rest)?;
             match self.peek()? {
                 b'"' => break,
                 b'\n' => return None,

@@ -15,7 +15,7 @@ pub(super) fn simple(
     diags: &mut Vec<Diagnostic>,
 ) -> StrLit {
     // Most strings hold no escape and no `${`: one copy, no decoding.
-    if !inner.contains(['\\', '$']) {
+    if memchr::memchr2(b'\\', b'$', inner.as_bytes()).is_none() {
         let parts = if inner.is_empty() {
             Vec::new()
         } else {
