@@ -207,9 +207,9 @@ impl<'a> PipelineChecker<'a> {
         let mut default_image_failed = false;
         let mut default_ttl = DEFAULT_TTL;
         let mut namespace_span = decl.name.span;
-        for (key, field) in &fields {
+        for &(key, field) in &fields {
             let v = &field.value;
-            match key.as_str() {
+            match key {
                 "namespace" => {
                     if let Some(ns) = self.name_value(v, "namespace", values::dns1123_label) {
                         pipeline.namespace = ns;
@@ -522,12 +522,12 @@ impl<'a> PipelineChecker<'a> {
         fields: &[&'f Field],
         known: &[&str],
         block: &str,
-    ) -> Vec<(String, &'f Field)> {
-        let mut seen: BTreeMap<String, Span> = BTreeMap::new();
+    ) -> Vec<(&'f str, &'f Field)> {
+        let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
         let mut out = Vec::new();
         for f in fields {
-            let key = &f.key.name;
-            if !known.contains(&key.as_str()) {
+            let key = f.key.name.as_str();
+            if !known.contains(&key) {
                 self.unknown_field(f, known, block);
                 continue;
             }
@@ -544,8 +544,8 @@ impl<'a> PipelineChecker<'a> {
                     .emit();
                 continue;
             }
-            seen.insert(key.clone(), f.key.span);
-            out.push((key.clone(), *f));
+            seen.insert(key, f.key.span);
+            out.push((key, *f));
         }
         out
     }
@@ -796,8 +796,8 @@ impl<'a> PipelineChecker<'a> {
             let mut mount = None;
             let mut read_only = false;
             let mut local = None;
-            for (key, f) in &fields {
-                match key.as_str() {
+            for &(key, f) in &fields {
+                match key {
                     "claim" => {
                         claim = self.name_value(&f.value, "claim", values::dns1123_subdomain)
                     }
@@ -1010,13 +1010,13 @@ impl<'a> PipelineChecker<'a> {
         self.suggested.clear();
 
         // The winning value of each field, and every value of map fields.
-        let mut last: BTreeMap<String, &Field> = BTreeMap::new();
-        let mut maps: BTreeMap<String, Vec<&Expr>> = BTreeMap::new();
+        let mut last: BTreeMap<&str, &Field> = BTreeMap::new();
+        let mut maps: BTreeMap<&str, Vec<&Expr>> = BTreeMap::new();
         for (layer, block) in &layers {
             let fields = self.fields_of(layer, "a stage");
             for (key, f) in self.unique_fields(&fields, STAGE_FIELDS, block) {
-                if MAP_FIELDS.contains(&key.as_str()) {
-                    maps.entry(key.clone()).or_default().push(&f.value);
+                if MAP_FIELDS.contains(&key) {
+                    maps.entry(key).or_default().push(&f.value);
                 }
                 last.insert(key, f);
             }
@@ -1300,7 +1300,7 @@ impl<'a> PipelineChecker<'a> {
                         ok = false;
                         continue;
                     };
-                    if text.is_empty() || text.contains(['\n', '\0']) {
+                    if text.is_empty() || memchr::memchr2(b'\n', b'\0', text.as_bytes()).is_some() {
                         self.eval
                             .error(
                                 Code::BadItem,
@@ -1645,11 +1645,11 @@ impl<'a> PipelineChecker<'a> {
                 toleration_seconds: None,
             };
             let mut ok = true;
-            let mut spans: BTreeMap<String, Span> = BTreeMap::new();
+            let mut spans: BTreeMap<&str, Span> = BTreeMap::new();
             for (key, f) in self.unique_fields(&fields, TOLERATION_FIELDS, "toleration") {
-                spans.insert(key.clone(), f.span);
+                spans.insert(key, f.span);
                 let v = &f.value;
-                match key.as_str() {
+                match key {
                     "key" => match self.eval.string(v) {
                         Some(k) if values::qualified_name(&k).is_ok() => t.key = Some(k),
                         Some(k) => {
