@@ -32,7 +32,7 @@ pub(crate) fn build_example(dir: &Path) -> BTreeMap<String, String> {
 pub(crate) fn compile_ok(roots: &[String], options: &Options) -> BTreeMap<String, String> {
     let (checked, output) = vcp::compile(roots, &mut FsLoader, options);
     match output {
-        Some(output) => output.files,
+        Some(output) => output.into_strings(),
         None => panic!(
             "{} does not compile:\n{}",
             roots.join(", "),

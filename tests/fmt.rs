@@ -74,7 +74,10 @@ fn assert_same_build(roots: &[String], options: &Options) {
         after.files.keys().collect::<Vec<_>>()
     );
     for (path, text) in &before.files {
-        let (before, after) = (without_lines(text), without_lines(&after.files[path]));
+        let (before, after) = (
+            without_lines(&text.to_string()),
+            without_lines(&after.files[path].to_string()),
+        );
         if before != after {
             let diff = before.lines().zip(after.lines()).find(|(a, b)| a != b);
             panic!("{roots:?}: {path} differs once formatted: {diff:?}");

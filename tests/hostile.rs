@@ -127,7 +127,7 @@ fn build() -> BTreeMap<String, String> {
     let mut loader = MemoryLoader::new([(name.clone(), pipeline())]);
     let (checked, output) = vcp::compile(&[name], &mut loader, &Options::default());
     match output {
-        Some(o) => o.files,
+        Some(o) => o.into_strings(),
         None => panic!(
             "{}",
             vcp::cli::render::render_all(
@@ -326,7 +326,7 @@ fn label_values_that_cannot_be_safe_are_rejected() {
                 && v.starts_with(|c: char| c.is_ascii_alphanumeric())
                 && v.ends_with(|c: char| c.is_ascii_alphanumeric()));
         if valid {
-            let files = output.expect("valid label value compiles").files;
+            let files = output.expect("valid label value compiles").into_strings();
             // A valid label value that YAML could misread is quoted.
             let job = &files["p/10-job-s.yaml"];
             let doc: Value = serde_saphyr::from_str(job).expect("YAML");

@@ -63,10 +63,11 @@ pub(super) fn check(out_dir: &Path, output: &Output) -> ExitCode {
     for (path, want) in &output.files {
         let target = out_dir.join(path);
         match fs::read(&target) {
-            Ok(have) if have == want.as_bytes() => {}
+            Ok(have) if want.eq_bytes(&have) => {}
             Ok(have) => {
                 changed += 1;
                 let have = String::from_utf8_lossy(&have);
+                let want = want.to_string();
                 let diff = TextDiff::from_lines(have.as_ref(), want.as_str());
                 let shown = target.display().to_string();
                 let text = diff

@@ -5,7 +5,7 @@
 
 use crate::emit::{self, Output};
 use std::fs;
-use std::io;
+use std::io::{self, Write as _};
 use std::path::{Component, Path, PathBuf};
 
 #[derive(Debug, Default)]
@@ -68,7 +68,7 @@ pub fn write(dir: &Path, output: &Output, prune: bool) -> io::Result<WriteReport
                 }
                 Ok(_) => {
                     let existing = fs::read(&target)?;
-                    if existing != content.as_bytes() {
+                    if !content.eq_bytes(&existing) {
                         same = false;
                         if !emit::is_generated(&String::from_utf8_lossy(&existing)) {
                             return Err(invalid(format!(
@@ -141,7 +141,11 @@ fn stage(
         if let Some(parent) = target.parent() {
             create_real_dirs(staging, parent)?;
         }
-        fs::write(&target, content)?;
+        let mut file = io::BufWriter::new(fs::File::create(&target)?);
+        for piece in content.pieces() {
+            file.write_all(piece.as_bytes())?;
+        }
+        file.into_inner().map_err(io::IntoInnerError::into_error)?;
     }
     Ok(())
 }

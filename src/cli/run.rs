@@ -156,7 +156,7 @@ pub(super) fn run(args: Args, diagnostics: Diagnostics) -> ExitCode {
         .into_iter()
         .filter_map(|(path, text)| {
             path.strip_prefix("scripts/")
-                .map(|name| (name.to_string(), text))
+                .map(|name| (name.to_string(), text.to_string()))
         })
         .collect();
     let options = RunOptions {

@@ -34,19 +34,24 @@ pub fn stream_pieces(output: &Output) -> Vec<&str> {
         if !path.ends_with(".yaml") || name == "kustomization.yaml" {
             continue;
         }
+        let mut parts = text.pieces();
+        let Some(head) = parts.next() else {
+            continue;
+        };
         // One header for the stream; each file's own header line goes.
-        let (first, body) = match text.split_once('\n') {
-            Some((first, rest)) if is_generated(text) => (first, rest),
-            _ => ("", text.as_str()),
+        let (first, body) = match head.split_once('\n') {
+            Some((first, rest)) if is_generated(head) => (first, rest),
+            _ => ("", head),
         };
         if pieces.is_empty() {
             if !first.is_empty() {
-                pieces.push(&text[..first.len() + 1]);
+                pieces.push(&head[..first.len() + 1]);
             }
         } else {
             pieces.push("---\n");
         }
         pieces.push(body);
+        pieces.extend(parts);
     }
     pieces
 }
@@ -54,8 +59,99 @@ pub fn stream_pieces(output: &Output) -> Vec<&str> {
 /// Every file of a build, by path relative to the output directory.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Output {
-    pub files: BTreeMap<String, String>,
+    pub files: BTreeMap<String, Text>,
 }
+
+impl Output {
+    /// Every file as one string (for tests and tools that want whole texts).
+    pub fn into_strings(self) -> BTreeMap<String, String> {
+        self.files
+            .into_iter()
+            .map(|(path, text)| (path, text.to_string()))
+            .collect()
+    }
+}
+
+/// A file's text, kept in the pieces it was made of. The ConfigMap file of a
+/// pipeline is every stage's document: joining them would copy a third of
+/// the build, and hold it twice until the copy is done.
+#[derive(Clone, Debug, Default)]
+pub struct Text {
+    pieces: Vec<String>,
+}
+
+impl Text {
+    pub fn pieces(&self) -> impl Iterator<Item = &str> {
+        self.pieces.iter().map(String::as_str)
+    }
+
+    pub fn push(&mut self, piece: String) {
+        self.pieces.push(piece);
+    }
+
+    pub fn len(&self) -> usize {
+        self.pieces.iter().map(String::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pieces.iter().all(String::is_empty)
+    }
+
+    /// Whether `bytes` are exactly this text.
+    pub fn eq_bytes(&self, mut bytes: &[u8]) -> bool {
+        for piece in &self.pieces {
+            match bytes.strip_prefix(piece.as_bytes()) {
+                Some(rest) => bytes = rest,
+                None => return false,
+            }
+        }
+        bytes.is_empty()
+    }
+}
+
+impl From<String> for Text {
+    fn from(text: String) -> Text {
+        Text { pieces: vec![text] }
+    }
+}
+
+impl std::fmt::Display for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.pieces().try_for_each(|piece| f.write_str(piece))
+    }
+}
+
+/// Equal texts, however they are cut into pieces.
+impl PartialEq for Text {
+    fn eq(&self, other: &Text) -> bool {
+        let (mut mine, mut theirs) = (
+            self.pieces().map(str::as_bytes),
+            other.pieces().map(str::as_bytes),
+        );
+        let (mut a, mut b): (&[u8], &[u8]) = (&[], &[]);
+        loop {
+            while a.is_empty() {
+                match mine.next() {
+                    Some(next) => a = next,
+                    None => return b.is_empty() && theirs.all(<[u8]>::is_empty),
+                }
+            }
+            while b.is_empty() {
+                match theirs.next() {
+                    Some(next) => b = next,
+                    None => return false,
+                }
+            }
+            let n = a.len().min(b.len());
+            if a[..n] != b[..n] {
+                return false;
+            }
+            (a, b) = (&a[n..], &b[n..]);
+        }
+    }
+}
+
+impl Eq for Text {}
 
 /// The first line of every generated file (after `#!` for scripts).
 pub fn header(source: &str) -> String {
@@ -189,7 +285,7 @@ pub fn emit(build: &Build) -> Result<Output, Vec<Diagnostic>> {
         let folders = build.pipelines.iter().map(|p| p.name.clone()).collect();
         files.insert(
             "kustomization.yaml".into(),
-            yaml::document(&header(&sources.join(", ")), &Kustomization::new(folders)),
+            yaml::document(&header(&sources.join(", ")), &Kustomization::new(folders)).into(),
         );
     }
     if diags.is_empty() {
@@ -200,14 +296,14 @@ pub fn emit(build: &Build) -> Result<Output, Vec<Diagnostic>> {
 }
 
 /// The files of one pipeline, relative to its folder.
-pub fn pipeline_files(pipeline: &Pipeline) -> BTreeMap<String, String> {
+pub fn pipeline_files(pipeline: &Pipeline) -> BTreeMap<String, Text> {
     pipeline_output(pipeline).0
 }
 
 /// The files of one pipeline and the E0506 problems of its ConfigMaps. The
 /// numeric prefixes make `kubectl apply -f` create the scripts first and the
 /// JobFlow last.
-fn pipeline_output(pipeline: &Pipeline) -> (BTreeMap<String, String>, Vec<Diagnostic>) {
+fn pipeline_output(pipeline: &Pipeline) -> (BTreeMap<String, Text>, Vec<Diagnostic>) {
     let header = header(&pipeline.source);
     let mut files = BTreeMap::new();
     let mut diags = Vec::new();
@@ -222,7 +318,7 @@ fn pipeline_output(pipeline: &Pipeline) -> (BTreeMap<String, String>, Vec<Diagno
             BTreeMap::from([(script::LIB_NAME.to_string(), lib.clone())]),
         ),
     );
-    files.insert(format!("scripts/{}", script::LIB_NAME), lib);
+    files.insert(format!("scripts/{}", script::LIB_NAME), lib.into());
 
     // Stages render independently (their scripts, ConfigMap and jobs):
     // spread them over the cores, then put the results back in order.
@@ -231,33 +327,27 @@ fn pipeline_output(pipeline: &Pipeline) -> (BTreeMap<String, String>, Vec<Diagno
         render_stage(pipeline, stage, &header, lib_hash, flow)
     });
 
-    // One file for every ConfigMap, each document dropped once copied.
-    let size = header.len()
-        + lib_config_map.len()
-        + stages.iter().map(|s| s.config_map.len() + 4).sum::<usize>();
-    let mut config_maps = String::with_capacity(size);
-    config_maps.push_str(&header);
-    config_maps.push_str(&lib_config_map);
+    // One file for every ConfigMap: the documents as they are, one after
+    // the other.
+    let mut config_maps = Text::from(header.clone() + &lib_config_map);
     drop(lib_config_map);
     let mut flow_hash = SEED;
     for stage in stages {
         diags.extend(stage.problem);
-        config_maps.push_str("---\n");
-        config_maps.push_str(&stage.config_map);
-        drop(stage.config_map);
+        config_maps.push(stage.config_map);
         for (name, text) in stage.scripts {
-            files.insert(format!("scripts/{name}"), text);
+            files.insert(format!("scripts/{name}"), text.into());
         }
         for (path, text, hash) in stage.jobs {
             flow_hash = fingerprint(&hash.to_le_bytes(), flow_hash);
-            files.insert(path, text);
+            files.insert(path, text.into());
         }
     }
     files.insert("00-configmaps.yaml".into(), config_maps);
     if flow {
         let text = yaml::document(&header, &volcano::job_flow(pipeline));
         let hash = hash_spec(&text, flow_hash);
-        files.insert("20-jobflow.yaml".into(), with_hash(text, hash));
+        files.insert("20-jobflow.yaml".into(), with_hash(text, hash).into());
     }
     let resources: Vec<String> = files
         .keys()
@@ -266,7 +356,7 @@ fn pipeline_output(pipeline: &Pipeline) -> (BTreeMap<String, String>, Vec<Diagno
         .collect();
     files.insert(
         "kustomization.yaml".into(),
-        yaml::document(&header, &Kustomization::new(resources)),
+        yaml::document(&header, &Kustomization::new(resources)).into(),
     );
     (files, diags)
 }
@@ -275,7 +365,7 @@ fn pipeline_output(pipeline: &Pipeline) -> (BTreeMap<String, String>, Vec<Diagno
 struct StageOutput {
     /// Its wrapper scripts, by file name.
     scripts: BTreeMap<String, String>,
-    /// Its ConfigMap, as a YAML document without header.
+    /// Its ConfigMap, as a YAML document after a `---` line.
     config_map: String,
     /// (path, text, hash) of its JobTemplates (or its Job).
     jobs: Vec<(String, String, u64)>,
@@ -341,7 +431,8 @@ fn render_stage(
         stage.line,
         scripts.into_iter().collect(),
     );
-    let text = yaml::document("", &config_map);
+    // Its document follows others in the pipeline's ConfigMap file.
+    let text = yaml::document("---\n", &config_map);
     StageOutput {
         scripts: config_map.data.take().unwrap_or_default(),
         config_map: text,
@@ -387,6 +478,33 @@ mod tests {
             label_hash(fingerprint(b"", SEED)),
             label_hash(fingerprint(b"\0", SEED))
         );
+    }
+
+    #[test]
+    fn texts_compare_by_content_not_by_pieces() {
+        let cut = |parts: &[&str]| {
+            let mut text = Text::default();
+            for p in parts {
+                text.push((*p).to_string());
+            }
+            text
+        };
+        let whole = Text::from("abc---\ndef".to_string());
+        for parts in [
+            &["abc", "---\n", "def"][..],
+            &["", "abc---\nd", "", "ef"],
+            &["a", "bc---\ndef"],
+        ] {
+            assert_eq!(cut(parts), whole);
+            assert_eq!(whole, cut(parts));
+            assert!(cut(parts).eq_bytes(b"abc---\ndef"));
+            assert_eq!(cut(parts).to_string(), "abc---\ndef");
+        }
+        assert_ne!(cut(&["abc", "---\n"]), whole);
+        assert_ne!(whole, cut(&["abc---\ndefg"]));
+        assert!(!whole.eq_bytes(b"abc---\nde"));
+        assert!(!whole.eq_bytes(b"abc---\ndefg"));
+        assert_eq!(Text::default(), cut(&["", ""]));
     }
 
     #[test]
