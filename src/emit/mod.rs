@@ -270,11 +270,8 @@ pub fn emit(build: &Build) -> Result<Output, Vec<Diagnostic>> {
     let mut files = BTreeMap::new();
     let mut diags = Vec::new();
     for pipeline in &build.pipelines {
-        let (pipeline_files, problems) = pipeline_output(pipeline);
-        diags.extend(problems);
-        for (path, content) in pipeline_files {
-            files.insert(format!("{}/{path}", pipeline.name), content);
-        }
+        let folder = format!("{}/", pipeline.name);
+        diags.extend(pipeline_output(pipeline, &folder, &mut files));
     }
     // One kustomization over every pipeline: `kubectl apply -k DIR`, or a
     // GitOps tool pointed at DIR, deploys the whole build.
@@ -297,16 +294,24 @@ pub fn emit(build: &Build) -> Result<Output, Vec<Diagnostic>> {
 
 /// The files of one pipeline, relative to its folder.
 pub fn pipeline_files(pipeline: &Pipeline) -> BTreeMap<String, Text> {
-    pipeline_output(pipeline).0
+    let mut files = BTreeMap::new();
+    pipeline_output(pipeline, "", &mut files);
+    files
 }
 
-/// The files of one pipeline and the E0506 problems of its ConfigMaps. The
+/// Adds the files of one pipeline to `files`, under `folder` (empty, or
+/// ending in `/`), and returns the E0506 problems of its ConfigMaps. The
 /// numeric prefixes make `kubectl apply -f` create the scripts first and the
 /// JobFlow last.
-fn pipeline_output(pipeline: &Pipeline) -> (BTreeMap<String, Text>, Vec<Diagnostic>) {
+fn pipeline_output(
+    pipeline: &Pipeline,
+    folder: &str,
+    files: &mut BTreeMap<String, Text>,
+) -> Vec<Diagnostic> {
     let header = header(&pipeline.source);
-    let mut files = BTreeMap::new();
     let mut diags = Vec::new();
+    // The pipeline's kustomization lists its manifests.
+    let mut resources = vec!["00-configmaps.yaml".to_string()];
     let lib = script::render_lib(pipeline);
     let lib_hash = fingerprint(lib.as_bytes(), SEED);
     let lib_config_map = yaml::document(
@@ -318,7 +323,7 @@ fn pipeline_output(pipeline: &Pipeline) -> (BTreeMap<String, Text>, Vec<Diagnost
             BTreeMap::from([(script::LIB_NAME.to_string(), lib.clone())]),
         ),
     );
-    files.insert(format!("scripts/{}", script::LIB_NAME), lib.into());
+    files.insert(format!("{folder}scripts/{}", script::LIB_NAME), lib.into());
 
     // Stages render independently (their scripts, ConfigMap and jobs):
     // spread them over the cores, then put the results back in order.
@@ -335,30 +340,31 @@ fn pipeline_output(pipeline: &Pipeline) -> (BTreeMap<String, Text>, Vec<Diagnost
     for stage in stages {
         diags.extend(stage.problem);
         config_maps.push(stage.config_map);
-        for (name, text) in stage.scripts {
-            files.insert(format!("scripts/{name}"), text.into());
+        for (path, text) in stage.scripts {
+            files.insert(format!("{folder}scripts/{path}"), text.into());
         }
         for (path, text, hash) in stage.jobs {
             flow_hash = fingerprint(&hash.to_le_bytes(), flow_hash);
-            files.insert(path, text.into());
+            files.insert(format!("{folder}{path}"), text.into());
+            resources.push(path);
         }
     }
-    files.insert("00-configmaps.yaml".into(), config_maps);
+    files.insert(format!("{folder}00-configmaps.yaml"), config_maps);
     if flow {
         let text = yaml::document(&header, &volcano::job_flow(pipeline));
         let hash = hash_spec(&text, flow_hash);
-        files.insert("20-jobflow.yaml".into(), with_hash(text, hash).into());
+        files.insert(
+            format!("{folder}20-jobflow.yaml"),
+            with_hash(text, hash).into(),
+        );
+        resources.push("20-jobflow.yaml".into());
     }
-    let resources: Vec<String> = files
-        .keys()
-        .filter(|p| p.ends_with(".yaml"))
-        .cloned()
-        .collect();
+    resources.sort_unstable();
     files.insert(
-        "kustomization.yaml".into(),
+        format!("{folder}kustomization.yaml"),
         yaml::document(&header, &Kustomization::new(resources)).into(),
     );
-    (files, diags)
+    diags
 }
 
 /// What one stage contributes to its pipeline's files.
