@@ -222,7 +222,7 @@ impl Parser<'_> {
     /// read as usual, ends an entry exactly there.
     fn split_point(&self) -> Option<usize> {
         let rest = self.src.len() - self.pos;
-        if self.depth != 1 || rest < SPLIT_FROM {
+        if self.depth != 1 || rest < SPLIT_FROM || crate::par::cores() < 2 {
             return None;
         }
         let mid = self.pos + rest / 2;
