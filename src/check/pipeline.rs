@@ -176,7 +176,7 @@ impl<'a> PipelineChecker<'a> {
                 Entry::Field(f) => fields.push(f),
                 Entry::Volume(v) => volumes.push(v),
                 Entry::Stage(s) => stages.push(s),
-                Entry::Param(p) => params.push(p),
+                Entry::Param(p) => params.push(&**p),
             }
         }
 

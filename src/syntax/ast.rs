@@ -41,7 +41,8 @@ pub struct Block {
 pub enum Entry {
     Stage(Decl),
     Volume(Decl),
-    Param(Param),
+    /// Boxed: a `param` is rare and three times the size of a field.
+    Param(Box<Param>),
     Field(Field),
 }
 

@@ -186,6 +186,7 @@ impl Parser<'_> {
                 self.entries(&mut entries, usize::MAX)?;
             }
         }
+        entries.shrink_to_fit();
         Some(Block {
             entries,
             span: self.span(start, self.pos),
@@ -311,7 +312,7 @@ impl Parser<'_> {
             return Some(Entry::Volume(self.decl("volume")?));
         }
         if self.declares("param") {
-            return Some(Entry::Param(self.param()?));
+            return Some(Entry::Param(Box::new(self.param()?)));
         }
         Some(Entry::Field(self.field()?))
     }
@@ -452,7 +453,10 @@ impl Parser<'_> {
 
     /// `expr (, expr)* ,? close`, after the opening bracket.
     fn exprs(&mut self, close: u8) -> Option<Vec<Expr>> {
-        self.nested(|p| p.exprs_until(close))
+        // At its exact size: item lists are most of a large file's AST.
+        let mut items = self.nested(|p| p.exprs_until(close))?;
+        items.shrink_to_fit();
+        Some(items)
     }
 
     fn exprs_until(&mut self, close: u8) -> Option<Vec<Expr>> {

@@ -213,7 +213,7 @@ impl<'a> Lowering<'a> {
                 }
                 Rule::param => {
                     if let Some(param) = self.param(p) {
-                        entries.push(Entry::Param(param));
+                        entries.push(Entry::Param(Box::new(param)));
                     }
                 }
                 Rule::field => {
