@@ -30,8 +30,18 @@ pub fn compile(
     loader: &mut dyn check::Loader,
     options: &check::Options,
 ) -> (check::Checked, Option<emit::Output>) {
+    compile_keeping(roots, loader, options, emit::Keep::Everything)
+}
+
+/// [`compile`], keeping only what `keep` asks for of the output.
+pub fn compile_keeping(
+    roots: &[String],
+    loader: &mut dyn check::Loader,
+    options: &check::Options,
+    keep: emit::Keep,
+) -> (check::Checked, Option<emit::Output>) {
     let mut checked = check::check(roots, loader, options);
-    let output = match checked.build.as_ref().map(emit::emit) {
+    let output = match checked.build.as_ref().map(|b| emit::emit_keeping(b, keep)) {
         Some(Ok(output)) => Some(output),
         Some(Err(diags)) => {
             checked.diagnostics.extend(diags);

@@ -13,7 +13,7 @@ mod shards;
 
 use crate::check::{self, Loader, Options};
 use crate::diag::Code;
-use crate::emit;
+use crate::emit::{self, Keep};
 use clap::{CommandFactory, Parser, Subcommand};
 use report::{MessageFormat, Reporter};
 use std::io::IsTerminal;
@@ -203,7 +203,7 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         Command::Check { files, sets } => {
-            let (code, compiled) = compile_inputs(&files, &sets, reporter);
+            let (code, compiled) = compile_inputs(&files, &sets, reporter, Keep::Manifests);
             // The process ends here: freeing tens of megabytes of small
             // allocations one by one would only cost time.
             std::mem::forget(compiled);
@@ -216,7 +216,13 @@ pub fn main() -> ExitCode {
             check,
             prune,
         } => {
-            let (code, compiled) = compile_inputs(&files, &sets, reporter);
+            // On stdout go the manifests alone.
+            let keep = if !check && output.as_os_str() == "-" {
+                Keep::Manifests
+            } else {
+                Keep::Everything
+            };
+            let (code, compiled) = compile_inputs(&files, &sets, reporter, keep);
             let Some((out, b)) = compiled.and_then(|c| c.output.zip(c.checked.build)) else {
                 return code;
             };
@@ -236,7 +242,7 @@ pub fn main() -> ExitCode {
             format,
             sets,
         } => {
-            let (code, compiled) = compile_inputs(&files, &sets, reporter);
+            let (code, compiled) = compile_inputs(&files, &sets, reporter, Keep::Everything);
             let Some(b) = compiled.and_then(|c| c.checked.build) else {
                 return code;
             };
@@ -252,7 +258,7 @@ pub fn main() -> ExitCode {
             worker,
             sets,
         } => {
-            let (code, compiled) = compile_inputs(&[file], &sets, reporter);
+            let (code, compiled) = compile_inputs(&[file], &sets, reporter, Keep::Everything);
             let Some(b) = compiled.and_then(|c| c.checked.build) else {
                 return code;
             };
@@ -467,6 +473,7 @@ pub(crate) fn compile_inputs(
     paths: &[PathBuf],
     sets: &[String],
     reporter: Reporter,
+    keep: Keep,
 ) -> (ExitCode, Option<Compiled>) {
     let options = match parse_sets(sets) {
         Ok(o) => o,
@@ -488,7 +495,7 @@ pub(crate) fn compile_inputs(
         return (ExitCode::from(2), None);
     }
     let roots: Vec<String> = files.iter().map(|f| display_name(f)).collect();
-    let (checked, output) = crate::compile(&roots, &mut FsLoader, &options);
+    let (checked, output) = crate::compile_keeping(&roots, &mut FsLoader, &options, keep);
     reporter.print(&checked.sources, &checked.diagnostics, roots.len());
     let code = if output.is_some() {
         ExitCode::SUCCESS

@@ -2,7 +2,7 @@
 
 use super::compile_inputs;
 use super::report::Reporter as Diagnostics;
-use crate::emit;
+use crate::emit::{self, Keep};
 use crate::run::{
     self as runner, Outcome, PlainReporter, Reporter, RunDir, RunOptions, RunSettings,
     TerminalReporter,
@@ -95,7 +95,12 @@ pub(super) fn run(args: Args, diagnostics: Diagnostics) -> ExitCode {
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
-    let (code, compiled) = compile_inputs(&[PathBuf::from(&settings.file)], &set_args, diagnostics);
+    let (code, compiled) = compile_inputs(
+        &[PathBuf::from(&settings.file)],
+        &set_args,
+        diagnostics,
+        Keep::Everything,
+    );
     let Some(build) = compiled.and_then(|c| c.checked.build) else {
         return code;
     };

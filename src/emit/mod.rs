@@ -264,14 +264,30 @@ fn with_hash(mut text: String, hash: u64) -> String {
 /// Kubernetes rejects a ConfigMap whose keys and values add up to more.
 pub const CONFIG_MAP_LIMIT: usize = 1024 * 1024;
 
+/// What a build keeps of its output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keep {
+    /// Every file of the output directory.
+    Everything,
+    /// The manifests (`vcp build -o -`, `vcp check`): the wrapper scripts
+    /// are in their ConfigMaps, and their plain files are dropped as soon as
+    /// each stage is rendered (a third of the output at N = 10,000).
+    Manifests,
+}
+
 /// Every file of the build. Fails (E0506) only when a stage's scripts do not
 /// fit the ConfigMap that carries them: their size is known only here.
 pub fn emit(build: &Build) -> Result<Output, Vec<Diagnostic>> {
+    emit_keeping(build, Keep::Everything)
+}
+
+/// [`emit`], keeping only what `keep` asks for.
+pub fn emit_keeping(build: &Build, keep: Keep) -> Result<Output, Vec<Diagnostic>> {
     let mut files = BTreeMap::new();
     let mut diags = Vec::new();
     for pipeline in &build.pipelines {
         let folder = format!("{}/", pipeline.name);
-        diags.extend(pipeline_output(pipeline, &folder, &mut files));
+        diags.extend(pipeline_output(pipeline, &folder, keep, &mut files));
     }
     // One kustomization over every pipeline: `kubectl apply -k DIR`, or a
     // GitOps tool pointed at DIR, deploys the whole build.
@@ -295,7 +311,7 @@ pub fn emit(build: &Build) -> Result<Output, Vec<Diagnostic>> {
 /// The files of one pipeline, relative to its folder.
 pub fn pipeline_files(pipeline: &Pipeline) -> BTreeMap<String, Text> {
     let mut files = BTreeMap::new();
-    pipeline_output(pipeline, "", &mut files);
+    pipeline_output(pipeline, "", Keep::Everything, &mut files);
     files
 }
 
@@ -306,6 +322,7 @@ pub fn pipeline_files(pipeline: &Pipeline) -> BTreeMap<String, Text> {
 fn pipeline_output(
     pipeline: &Pipeline,
     folder: &str,
+    keep: Keep,
     files: &mut BTreeMap<String, Text>,
 ) -> Vec<Diagnostic> {
     let header = header(&pipeline.source);
@@ -323,13 +340,15 @@ fn pipeline_output(
             BTreeMap::from([(script::LIB_NAME.to_string(), lib.clone())]),
         ),
     );
-    files.insert(format!("{folder}scripts/{}", script::LIB_NAME), lib.into());
+    if keep == Keep::Everything {
+        files.insert(format!("{folder}scripts/{}", script::LIB_NAME), lib.into());
+    }
 
     // Stages render independently (their scripts, ConfigMap and jobs):
     // spread them over the cores, then put the results back in order.
     let flow = pipeline.is_flow();
     let stages = crate::par::map(&pipeline.stages, |stage| {
-        render_stage(pipeline, stage, &header, lib_hash, flow)
+        render_stage(pipeline, stage, &header, lib_hash, flow, keep)
     });
 
     // One file for every ConfigMap: the documents as they are, one after
@@ -384,6 +403,7 @@ fn render_stage(
     header: &str,
     lib_hash: u64,
     flow: bool,
+    keep: Keep,
 ) -> StageOutput {
     let mut scripts = Vec::new();
     let mut jobs = Vec::new();
@@ -439,8 +459,12 @@ fn render_stage(
     );
     // Its document follows others in the pipeline's ConfigMap file.
     let text = yaml::document("---\n", &config_map);
+    let scripts = match keep {
+        Keep::Everything => config_map.data.take().unwrap_or_default(),
+        Keep::Manifests => BTreeMap::new(),
+    };
     StageOutput {
-        scripts: config_map.data.take().unwrap_or_default(),
+        scripts,
         config_map: text,
         jobs,
         problem,
