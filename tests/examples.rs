@@ -79,6 +79,26 @@ fn examples_build_to_the_same_bytes_twice() {
 }
 
 #[test]
+fn keeping_the_manifests_only_drops_the_plain_scripts_and_nothing_else() {
+    use vcp::emit::{Keep, stream};
+    for dir in examples() {
+        let name = dir.file_name().expect("named").to_string_lossy();
+        let roots = [format!("examples/{name}/pipeline.vcp")];
+        let options = vcp::check::Options::default();
+        let build = |keep| {
+            vcp::compile_keeping(&roots, &mut vcp::cli::FsLoader, &options, keep)
+                .1
+                .expect("compiles")
+        };
+        let (all, manifests) = (build(Keep::Everything), build(Keep::Manifests));
+        assert_eq!(stream(&all), stream(&manifests), "{name}");
+        let mut expected = all.into_strings();
+        expected.retain(|path, _| !path.contains("/scripts/"));
+        assert_eq!(expected, manifests.into_strings(), "{name}");
+    }
+}
+
+#[test]
 fn example_manifests_pass_the_independent_validator() {
     for dir in examples() {
         for (pipeline, files) in pipeline_dirs(&build_example(&dir)) {
