@@ -242,7 +242,7 @@ pub fn main() -> ExitCode {
             format,
             sets,
         } => {
-            let (code, compiled) = compile_inputs(&files, &sets, reporter, Keep::Everything);
+            let (code, compiled) = compile_inputs(&files, &sets, reporter, Keep::Manifests);
             let Some(b) = compiled.and_then(|c| c.checked.build) else {
                 return code;
             };
@@ -258,7 +258,7 @@ pub fn main() -> ExitCode {
             worker,
             sets,
         } => {
-            let (code, compiled) = compile_inputs(&[file], &sets, reporter, Keep::Everything);
+            let (code, compiled) = compile_inputs(&[file], &sets, reporter, Keep::Manifests);
             let Some(b) = compiled.and_then(|c| c.checked.build) else {
                 return code;
             };
