@@ -159,8 +159,84 @@ impl Expr {
 /// split out.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StrLit {
-    pub parts: Vec<StrPart>,
+    pub parts: Parts,
     pub span: Span,
+}
+
+/// The parts of a string literal, as a slice. Most literals are one piece of
+/// text, held in place: a `Vec` would be one more allocation for every
+/// string of the file (an item list is mostly strings).
+#[derive(Clone)]
+pub enum Parts {
+    One(StrPart),
+    Many(Vec<StrPart>),
+}
+
+impl Default for Parts {
+    fn default() -> Parts {
+        Parts::Many(Vec::new())
+    }
+}
+
+impl From<Vec<StrPart>> for Parts {
+    fn from(mut parts: Vec<StrPart>) -> Parts {
+        match parts.pop() {
+            Some(last) if parts.is_empty() => Parts::One(last),
+            Some(last) => {
+                parts.push(last);
+                Parts::Many(parts)
+            }
+            None => Parts::default(),
+        }
+    }
+}
+
+impl std::ops::Deref for Parts {
+    type Target = [StrPart];
+    fn deref(&self) -> &[StrPart] {
+        match self {
+            Parts::One(part) => std::slice::from_ref(part),
+            Parts::Many(parts) => parts,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Parts {
+    fn deref_mut(&mut self) -> &mut [StrPart] {
+        match self {
+            Parts::One(part) => std::slice::from_mut(part),
+            Parts::Many(parts) => parts,
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Parts {
+    type Item = &'a StrPart;
+    type IntoIter = std::slice::Iter<'a, StrPart>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a mut Parts {
+    type Item = &'a mut StrPart;
+    type IntoIter = std::slice::IterMut<'a, StrPart>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter_mut()
+    }
+}
+
+/// Equal when the parts are, however they are held.
+impl PartialEq for Parts {
+    fn eq(&self, other: &Parts) -> bool {
+        **self == **other
+    }
+}
+
+impl std::fmt::Debug for Parts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

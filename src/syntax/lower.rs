@@ -385,7 +385,7 @@ impl<'a> Lowering<'a> {
         let span = self.span(&pair);
         let Some(kind) = pair.into_inner().next() else {
             return StrLit {
-                parts: Vec::new(),
+                parts: Parts::default(),
                 span,
             };
         };

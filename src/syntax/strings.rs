@@ -1,7 +1,7 @@
 //! String literals: escapes, `${name}` interpolation and the indentation rule
 //! of `"""` strings.
 
-use super::ast::{Ident, StrLit, StrPart};
+use super::ast::{Ident, Parts, StrLit, StrPart};
 use crate::diag::{Code, Diagnostic};
 use crate::source::{FileId, Span};
 
@@ -17,15 +17,18 @@ pub(super) fn simple(
     // Most strings hold no escape and no `${`: one copy, no decoding.
     if memchr::memchr2(b'\\', b'$', inner.as_bytes()).is_none() {
         let parts = if inner.is_empty() {
-            Vec::new()
+            Parts::default()
         } else {
-            vec![StrPart::Text(inner.to_owned())]
+            Parts::One(StrPart::Text(inner.to_owned()))
         };
         return StrLit { parts, span };
     }
     let mut parts = Vec::new();
     decode(file, inner, start, &mut parts, diags);
-    StrLit { parts, span }
+    StrLit {
+        parts: parts.into(),
+        span,
+    }
 }
 
 /// Decodes a `"""..."""` string. A newline right after the opening quotes and
@@ -69,7 +72,10 @@ pub(super) fn triple(
         let body = line[cut..].strip_suffix('\r').unwrap_or(&line[cut..]);
         decode(file, body, offset + cut, &mut parts, diags);
     }
-    StrLit { parts, span }
+    StrLit {
+        parts: parts.into(),
+        span,
+    }
 }
 
 fn push_text(parts: &mut Vec<StrPart>, text: &str) {
