@@ -180,13 +180,12 @@ impl Default for Parts {
 
 impl From<Vec<StrPart>> for Parts {
     fn from(mut parts: Vec<StrPart>) -> Parts {
-        match parts.pop() {
-            Some(last) if parts.is_empty() => Parts::One(last),
-            Some(last) => {
-                parts.push(last);
-                Parts::Many(parts)
-            }
-            None => Parts::default(),
+        if parts.len() == 1
+            && let Some(only) = parts.pop()
+        {
+            Parts::One(only)
+        } else {
+            Parts::Many(parts)
         }
     }
 }
