@@ -10,8 +10,12 @@
 #   numbers          0 .. ITEMS-1, in order (range(), or a lines() file of numbers)
 #   paths            32-byte paths /data/input/part-00000000.csv.gz, sorted
 #                    (what files() gives)
-#   shuffled paths   the same paths in random order (a hard case for hash:
-#                    neighbours share little more than the directory)
+#   shuffled paths   the same paths in random order (neighbours share little
+#                    more than the directory)
+#   shuffled URIs    75-byte object URIs, 100 days x 10,000 shards, in random
+#                    order
+#   random names     32 random hex digits: nothing repeats, the worst case for
+#                    hash (every byte of every item goes through the CRC)
 # and, for the size strategy, FILES small files listed with files().
 #
 # Environment: AWK (default mawk), WORKERS (2) and RANK (0) of the timed
@@ -58,6 +62,20 @@ LC_ALL=C awk -v n="$items" 'BEGIN {
 }' > "$work/paths"
 LC_ALL=C awk 'BEGIN { srand(6) } { printf "%.12f\t%s\n", rand(), $0 }' "$work/paths" |
   LC_ALL=C sort | cut -f 2- > "$work/shuffled"
+LC_ALL=C awk -v n="$items" 'BEGIN {
+  srand(7)
+  for (i = 0; i < n; i++) {
+    printf "%.12f\ts3://ml-datasets-prod/imagenet/train/day-%03d/shard-%05d-of-10000.tfrecord\n", \
+      rand(), int(i / 10000), i % 10000
+  }
+}' | LC_ALL=C sort | cut -f 2- > "$work/uris"
+LC_ALL=C awk -v n="$items" 'BEGIN {
+  srand(8)
+  for (i = 0; i < n; i++) {
+    for (k = 0; k < 4; k++) printf "%08x", int(rand() * 4294967296)
+    print ""
+  }
+}' > "$work/random"
 mkdir "$work/files"
 (cd "$work/files" && LC_ALL=C awk -v n="$files" 'BEGIN {
   for (i = 0; i < n; i++) {
@@ -97,11 +115,13 @@ echo "vcp_assign, worker $rank of $workers, dash + ${awk_version:-$awk_name}, be
 echo "fragment: $fragment"
 echo "load average before: $(cut -d ' ' -f 1-3 /proc/loadavg 2>/dev/null || echo '?')"
 printf '%-34s %8s %8s %8s\n' "input ($items items)" modulo block hash
-for input in numbers paths shuffled; do
+for input in numbers paths shuffled uris random; do
   case $input in
     numbers) label="numbers" ;;
     paths) label="32-byte paths, sorted" ;;
     shuffled) label="32-byte paths, shuffled" ;;
+    uris) label="75-byte URIs, shuffled" ;;
+    random) label="random names (32 hex digits)" ;;
   esac
   printf '%-34s %8s %8s %8s\n' "$label" \
     "$(best modulo "$work/$input")" "$(best block "$work/$input")" "$(best hash "$work/$input")"

@@ -257,6 +257,79 @@ proptest! {
     }
 }
 
+/// A list long enough for every path of `vcp__assign_hash`: the tail length
+/// moving over runs of 1024 items (sorted and shuffled paths, numbers of
+/// several lengths sharing tails), both memos filling up (more than 16384
+/// distinct items), items longer than the longest tail, and the memos
+/// switched off by random items and back on.
+#[test]
+fn hash_in_sh_agrees_with_rust_on_long_lists() {
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
+        state >> 33
+    };
+    let mut items: Vec<Vec<u8>> = Vec::new();
+    items.extend((0..6000).map(|i| format!("/data/part-{i:06}.csv").into_bytes()));
+    // 7919 is prime to 6000: a permutation.
+    items.extend((0..6000).map(|i| format!("/data/part-{:06}.csv", i * 7919 % 6000).into_bytes()));
+    items.extend((0..12_000).map(|i| (i * 37 % 12_000).to_string().into_bytes()));
+    // Heads that always miss and tails that always hit: the tail grows to
+    // its longest, and the head memo fills up and starts again.
+    items.extend((0..24_000).map(|_| {
+        let mut item: Vec<u8> = (0..8).map(|_| b'a' + (next() % 26) as u8).collect();
+        item.extend_from_slice(&[b'/'; 80]);
+        item
+    }));
+    items.extend((0..20_000).map(|_| {
+        let len = 1 + next() % 90;
+        (0..len)
+            .map(|_| match (next() % 255 + 1) as u8 {
+                b'\n' => b'N',
+                byte => byte,
+            })
+            .collect()
+    }));
+    // Cheap items for the 65536 with the memos off, then memoized ones again.
+    items.extend((0..62_000).map(|i| (i % 1000).to_string().into_bytes()));
+    items.extend((0..3000).map(|i| {
+        format!(
+            "s3://bucket/{}/shard-{:05}-of-03000.tfrecord",
+            "x".repeat(70),
+            i * 7 % 3000
+        )
+        .into_bytes()
+    }));
+    let items = as_slices(&items);
+    let workers = 3;
+    let dir = temp_dir();
+    fs::write(dir.path().join("items"), lines_of(&items)).expect("write items");
+    Runner::dash().run_ok(dir.path(), ASSIGN_ALL_RANKS, &[b"hash", b"3", b"items"]);
+    let assignment = shard::assign(Strategy::Hash, &items, None, workers);
+    for (rank, expected) in expected_outputs(&items, &assignment, workers)
+        .iter()
+        .enumerate()
+    {
+        let actual =
+            fs::read(dir.path().join(format!("out.{rank}"))).expect("read a rank's output");
+        if let Some((line, (got, want))) = actual
+            .split(|&byte| byte == b'\n')
+            .zip(expected.split(|&byte| byte == b'\n'))
+            .enumerate()
+            .find(|(_, (got, want))| got != want)
+        {
+            panic!(
+                "rank {rank}, output line {line}: got {}, expected {}",
+                show(got),
+                show(want)
+            );
+        }
+        assert_eq!(actual.len(), expected.len(), "rank {rank}: output length");
+    }
+}
+
 /// File names that break naive listing, quoting or `wc` parsing.
 const ODD_NAMES: &[&str] = &[
     "plain",

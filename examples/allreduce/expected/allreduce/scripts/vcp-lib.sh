@@ -186,64 +186,51 @@ vcp__assign_block() {
 #   two such bytes.
 #
 # Every worker hashes every item, and a byte step costs some 0.3 us in mawk,
-# so most items take none (issue 6: a million sorted paths in well under 2 s):
-# - The CRC register is linear: for an item P R (and its length bytes L),
-#   crc(P R L) = crc(P 0...0) xor crc(R L), with as many zero bytes as R L
-#   has bytes.
-# - P is a prefix shared with the previous item: sorted lists (files(), most
-#   lines() files, numbers) share long ones. The state after each byte of P
-#   is kept (SA..SD), and crc(P 0...0) is computed once per prefix and item
-#   length (H3..H0).
-# - crc(R L) depends on R and the item's length only: it is memoized for
-#   short rests (MEMO[R] is an entry of MLEN and M3..M0).
-# - The split point stays where the memo hits: it moves down when the prefix
-#   changes, up to the whole common prefix after a few misses. In a sorted
-#   list, R soon holds the few last varying characters, and an item costs a
-#   memo lookup and four xors.
-# - Where the memo misses more than a third of the time (shuffled or random
-#   items), it is off for the next 65536 items: each item then goes byte by
-#   byte from its whole common prefix with the previous one.
+# so most items take none (issue 6: a million paths, sorted or shuffled, in
+# under 2 s):
+# - The CRC register starts at 0 and is linear: for an item A B and its
+#   length bytes L, crc(A B L) = crc(A 0...0 L) xor crc(B 0...0), with as
+#   many zero bytes as B, then L, has.
+# - B is the item's last m bytes (all of it if it is shorter), A the rest.
+#   Both parts are memoized: HM[A] is an entry of H3..H0, TM[B] one of
+#   M3..M0. crc(A 0...0 L) depends on the item length too, crc(B 0...0) on
+#   the number of length bytes. In the common case (A is not empty, the item
+#   is under 256 bytes) m and A's length give both, so the parts alone are
+#   the keys, and HM is emptied when m changes; else the keys start with the
+#   item length.
+# - m follows the misses, counted over runs of 1024 items: it goes down when
+#   the tails miss more than the heads, up in the other case, by steps that
+#   double while it keeps going the same way (up to 64). In lists of
+#   paths, URIs or numbers, sorted or not, it settles where the few last
+#   varying characters are split between A and B, each part takes a few
+#   thousand values, and an item costs two memo lookups and four xors.
+# - Where both parts miss most of the time for 8 runs in a row (random
+#   items), the memos are off for the next 65536 items: each item then goes
+#   byte by byte.
 vcp__assign_hash() {
   LC_ALL=C awk -v w="$1" -v r="$2" '
     function xor8(x, y) {
       return NX[int(x / 16) * 16 + int(y / 16)] * 16 + NX[(x % 16) * 16 + y % 16]
     }
-    # Steps state a..d through bytes k to last of the item, then through the
-    # bytes of len (the item length, or 0).
-    function run(k, last, len,   i) {
+    # Steps the state a..d through bytes k to last of the item.
+    function run(k, last,   i) {
       for (; k <= last; k++) {
         i = X[a + ORD[substr($0, k, 1)]]
         a = U3[i + b]; b = U2[i + c]; c = U1[i + d]; d = U0[i + 1]
       }
+    }
+    # Steps the state through the bytes of len, least significant first.
+    function run_length(len,   i) {
       for (; len > 0; len = int(len / 256)) {
         i = X[a + len % 256 + 1]
         a = U3[i + b]; b = U2[i + c]; c = U1[i + d]; d = U0[i + 1]
       }
     }
-    # The common prefix of the item and the previous one is lo to hi bytes
-    # long: its length, searched by doubling steps up from lo, then bisection.
-    function prefix_up(lo, hi,   t) {
-      for (t = 1; lo + t <= hi; t *= 2) {
-        if (substr($0, 1, lo + t) == substr(prev, 1, lo + t)) lo += t
-        else { hi = lo + t - 1; break }
+    # Steps the state through z zero bytes (a byte xor 0 is a).
+    function run_zeros(z,   i) {
+      for (; z > 0; z--) {
+        i = a; a = U3[i + b]; b = U2[i + c]; c = U1[i + d]; d = U0[i + 1]
       }
-      return bisect(lo, hi)
-    }
-    # The same, by doubling steps down from hi.
-    function prefix_down(lo, hi,   t) {
-      for (t = 1; hi - t + 1 > lo; t *= 2) {
-        if (substr($0, 1, hi - t + 1) == substr(prev, 1, hi - t + 1)) { lo = hi - t + 1; break }
-        hi -= t
-      }
-      return bisect(lo, hi)
-    }
-    function bisect(lo, hi,   mid) {
-      while (lo < hi) {
-        mid = int((lo + hi + 1) / 2)
-        if (substr($0, 1, mid) == substr(prev, 1, mid)) lo = mid
-        else hi = mid - 1
-      }
-      return lo
     }
     BEGIN {
       # NX[x * 16 + y] = x xor y for nibbles, bit by bit.
@@ -309,20 +296,17 @@ vcp__assign_hash() {
         X[k] += 0; X1[k] += 0; U3[k] += 0; U2[k] += 0; U1[k] += 0; U0[k] += 0
       }
       for (i = 0; i < 256; i++) ORD[sprintf("%c", i)] = i + 1
-      # SA[k + 1] .. SD[k + 1]: the state after the first k bytes of the
-      # prefix P (preallocated by split() for prefixes up to 256 bytes).
+      # Memo entries, preallocated by split() (plain arrays in mawk).
       z = "0"
-      for (k = 1; k <= 256; k++) z = z " 0"
-      split(z, SA, " "); split(z, SB, " "); split(z, SC, " "); split(z, SD, " ")
-      for (k = 1; k <= 257; k++) { SA[k] = 0; SB[k] = 1; SC[k] = 1; SD[k] = 1 }
-      # The previous item, and the length l of the prefix P kept from it.
-      prev = ""; l = 0; P = ""
-      # hn: the item length for which H3..H0 hold crc(P 0...0), or -1.
-      hn = -1
-      # The memo: its size; misses since item mstart; the longest rest it
-      # takes, mmax (-1 while it is off, until item moff); streak counts
-      # misses for the every-fourth rule below.
-      nmemo = 0; misses = 0; mstart = 0; mmax = 16; moff = 0; streak = 0
+      for (k = 1; k < 16384; k++) z = z " 0"
+      split(z, H3, " "); split(z, H2, " "); split(z, H1, " "); split(z, H0, " ")
+      split(z, M3, " "); split(z, M2, " "); split(z, M1, " "); split(z, M0, " ")
+      # Entries in use (nh, nt), the tail length m, items left in this run
+      # and its misses, runs in a row where both memos missed, items left
+      # with the memos off.
+      nh = 0; nt = 0; m = 8; left = 1024; hmiss = 0; tmiss = 0; cold = 0; direct = 0
+      step = 1; last_move = 0
+      OFS = "\t"
       # cksum = 4294967295 - register, so compare the register with this;
       # the sums below add 65537 (memo) or 65793 (byte steps) to it.
       want = (4294967295 - r) % w
@@ -330,65 +314,63 @@ vcp__assign_hash() {
     }
     {
       n = length($0)
-      if (substr($0, 1, l) != P) {
-        l = prefix_down(0, n < l ? n : l - 1); P = substr($0, 1, l); hn = -1
+      if (direct) {
+        a = 0; b = 1; c = 1; d = 1
+        run(1, n); run_length(n)
+        if (((a + b) * 65536 + c * 256 + d) % w == want3) print NR - 1, $0
+        if (--direct == 0) { left = 1024; hmiss = 0; tmiss = 0 }
+        next
       }
-      R = substr($0, l + 1)
-      # The common case first: a rest known to the memo.
-      if (!(n - l <= mmax && (j = MEMO[R]) && MLEN[j] == n)) {
-        if (mmax < 0 && NR > moff) { mmax = 16; mstart = NR; misses = 0 }
-        # Take the whole common prefix for rests too long for the memo, and
-        # after every fourth miss.
-        if (n - l > mmax || ++streak % 4 == 0) {
-          if (R != "" && substr(R, 1, 1) == substr(prev, l + 1, 1)) {
-            k = prefix_up(l + 1, n < length(prev) ? n : length(prev))
-            a = SA[l + 1]; b = SB[l + 1]; c = SC[l + 1]; d = SD[l + 1]
-            for (q = l + 1; q <= k; q++) {
-              i = X[a + ORD[substr($0, q, 1)]]
-              a = U3[i + b]; b = U2[i + c]; c = U1[i + d]; d = U0[i + 1]
-              SA[q + 1] = a; SB[q + 1] = b; SC[q + 1] = c; SD[q + 1] = d
-            }
-            l = k; P = substr($0, 1, l); R = substr($0, l + 1); hn = -1
-          }
-        }
-        if (n - l > mmax) {
-          a = SA[l + 1]; b = SB[l + 1]; c = SC[l + 1]; d = SD[l + 1]
-          run(l + 1, n, n)
-          prev = $0
-          if (((a + b) * 65536 + c * 256 + d) % w == want3) print NR - 1 "\t" $0
-          next
-        }
-        j = MEMO[R]
-        if (!j || MLEN[j] != n) {
-          a = 0; b = 1; c = 1; d = 1
-          run(l + 1, n, n)
-          if (!j) {
-            if (nmemo >= 16384) { split("", MEMO); nmemo = 0 }
-            j = ++nmemo; MEMO[R] = j
-          }
-          # Bytes in the form that X and X1 take them with H3..H0.
-          MLEN[j] = n; M3[j] = a / 256 + 1; M2[j] = (b - 1) * 256; M1[j] = (c - 1) * 256; M0[j] = (d - 1) * 256
-          if (++misses >= 4096) {
-            if (misses * 3 > NR - mstart) { mmax = -1; moff = NR + 65536 }
-            mstart = NR; misses = 0
-          }
-        }
+      # A is the first s bytes, B the rest. Keys that start with the item
+      # length put it between newlines, which no item holds.
+      s = n - m
+      if (s > 0 && n < 256) { A = substr($0, 1, s); B = substr($0, s + 1) }
+      else {
+        if (s < 0) s = 0
+        A = "\n" n "\n" substr($0, 1, s); B = "\n" n "\n" substr($0, s + 1)
       }
-      prev = $0
-      if (hn != n) {
-        a = SA[l + 1]; b = SB[l + 1]; c = SC[l + 1]; d = SD[l + 1]
-        # A zero byte steps with i = a (a xor 0); a zero register stays so.
-        if (l) {
-          for (k = l; k < n; k++) {
-            i = a; a = U3[i + b]; b = U2[i + c]; c = U1[i + d]; d = U0[i + 1]
-          }
-          for (len = n; len > 0; len = int(len / 256)) {
-            i = a; a = U3[i + b]; b = U2[i + c]; c = U1[i + d]; d = U0[i + 1]
+      if (!(j = HM[A])) {
+        if (nh >= 16384) { split("", HM); nh = 0 }
+        j = ++nh; HM[A] = j
+        # crc(A 0...0 L), with as many zero bytes as B has
+        a = 0; b = 1; c = 1; d = 1
+        if (s) { run(1, s); run_zeros(n - s) }
+        run_length(n)
+        H3[j] = a; H2[j] = b; H1[j] = c; H0[j] = d
+        hmiss++
+      }
+      if (!(k = TM[B])) {
+        if (nt >= 16384) { split("", TM); nt = 0 }
+        k = ++nt; TM[B] = k
+        # crc(B 0...0), with as many zero bytes as L has
+        a = 0; b = 1; c = 1; d = 1
+        run(s + 1, n)
+        for (len = n; len > 0; len = int(len / 256)) run_zeros(1)
+        # Bytes in the form that X and X1 take them with H3..H0.
+        M3[k] = a / 256 + 1; M2[k] = (b - 1) * 256; M1[k] = (c - 1) * 256; M0[k] = (d - 1) * 256
+        tmiss++
+      }
+      if (((X[H3[j] + M3[k]] + X1[M2[k] + H2[j]]) * 65536 + X[M1[k] + H1[j]] + X1[M0[k] + H0[j]]) % w == want1) print NR - 1, $0
+      if (--left == 0) {
+        if (hmiss > 512 && tmiss > 512) {
+          if (++cold == 8) { direct = 65536; cold = 0 }
+        } else {
+          cold = 0
+          move = 0
+          if (tmiss > 2 * hmiss + 16 && m > 0) move = -1
+          else if (hmiss > 2 * tmiss + 16 && m < 64) move = 1
+          # Steps double while m keeps moving the same way.
+          step = move && move == last_move ? 2 * step : 1
+          last_move = move
+          if (move) {
+            m += move * step
+            if (m < 0) m = 0
+            if (m > 64) m = 64
+            split("", HM); nh = 0
           }
         }
-        hn = n; H3 = a; H2 = b; H1 = c; H0 = d
+        left = 1024; hmiss = 0; tmiss = 0
       }
-      if (((X[H3 + M3[j]] + X1[M2[j] + H2]) * 65536 + X[M1[j] + H1] + X1[M0[j] + H0]) % w == want1) print NR - 1 "\t" $0
     }
   '
 }
