@@ -202,13 +202,13 @@ fn item() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
     prop_oneof![
         4 => prop::collection::vec(item_byte(), 1..24),
         2 => prop::sample::select(HOSTILE).prop_map(|item| item.as_bytes().to_vec()),
-        // Shared prefixes exercise the awk CRC's reuse of the previous item's states.
+        // Shared heads and tails: the awk CRC memoizes both.
         2 => (
             prop::sample::select(&["/data/2026-11-28/part-", "/data/2026-11-29/", "s3://b/k/"][..]),
             "[0-9]{1,7}(\\.txt)?",
         )
             .prop_map(|(prefix, rest)| format!("{prefix}{rest}").into_bytes()),
-        // Two length bytes, and more prefix states than awk preallocates.
+        // Two length bytes: the awk memo keys then hold the length.
         1 => prop::collection::vec(item_byte(), 250..700),
     ]
 }
@@ -260,8 +260,8 @@ proptest! {
 /// A list long enough for every path of `vcp__assign_hash`: the tail length
 /// moving over runs of 1024 items (sorted and shuffled paths, numbers of
 /// several lengths sharing tails), both memos filling up (more than 16384
-/// distinct items), items longer than the longest tail, and the memos
-/// switched off by random items and back on.
+/// distinct items), items longer than the longest tail or of several length
+/// bytes, and the memos switched off by random items and back on.
 #[test]
 fn hash_in_sh_agrees_with_rust_on_long_lists() {
     let mut state = 0x9e37_79b9_7f4a_7c15_u64;
@@ -292,8 +292,16 @@ fn hash_in_sh_agrees_with_rust_on_long_lists() {
             })
             .collect()
     }));
-    // Cheap items for the 65536 with the memos off, then memoized ones again.
+    // Cheap items for the 65536 with the memos off, then memoized ones again:
+    // tails shared by items of 250 to 261 bytes (one length byte, then two),
+    // and an item of three length bytes.
     items.extend((0..62_000).map(|i| (i % 1000).to_string().into_bytes()));
+    items.extend((0..3000).map(|i| {
+        let mut item = vec![b'x'; 250 + i % 12];
+        item.extend_from_slice(format!("{:02}", i % 97).as_bytes());
+        item
+    }));
+    items.push(vec![b'y'; 70_000]);
     items.extend((0..3000).map(|i| {
         format!(
             "s3://bucket/{}/shard-{:05}-of-03000.tfrecord",
