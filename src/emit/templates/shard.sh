@@ -274,10 +274,10 @@ vcp__assign_hash() {
       for (k = 1; k < 16384; k++) z = z " 0"
       split(z, H3, " "); split(z, H2, " "); split(z, H1, " "); split(z, H0, " ")
       split(z, M3, " "); split(z, M2, " "); split(z, M1, " "); split(z, M0, " ")
-      # Entries in use (nh, nt), the tail length m, items left in this run
-      # and its misses, runs in a row where both memos missed, items left
-      # with the memos off.
-      nh = 0; nt = 0; m = 8; left = 1024; hmiss = 0; tmiss = 0; cold = 0; direct = 0
+      # Entries in use (nh, nt), the bytes of the head keys, the tail length
+      # m, items left in this run and its misses, runs in a row where both
+      # memos missed, items left with the memos off.
+      nh = 0; nt = 0; hbytes = 0; m = 8; left = 1024; hmiss = 0; tmiss = 0; cold = 0; direct = 0
       step = 1; last_move = 0
       OFS = "\t"
       # cksum = 4294967295 - register, so compare the register with this;
@@ -303,8 +303,9 @@ vcp__assign_hash() {
         A = "\n" n "\n" substr($0, 1, s); B = "\n" n "\n" substr($0, s + 1)
       }
       if (!(j = HM[A])) {
-        if (nh >= 16384) { split("", HM); nh = 0 }
-        j = ++nh; HM[A] = j
+        # Heads can be long: their keys take at most 16 MB.
+        if (nh >= 16384 || hbytes > 16777216) { split("", HM); nh = 0; hbytes = 0 }
+        j = ++nh; HM[A] = j; hbytes += length(A)
         # crc(A 0...0 L), with as many zero bytes as B has
         a = 0; b = 1; c = 1; d = 1
         if (s) { run(1, s); run_zeros(n - s) }
@@ -339,7 +340,7 @@ vcp__assign_hash() {
             m += move * step
             if (m < 0) m = 0
             if (m > 64) m = 64
-            split("", HM); nh = 0
+            split("", HM); nh = 0; hbytes = 0
           }
         }
         left = 1024; hmiss = 0; tmiss = 0
