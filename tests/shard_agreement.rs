@@ -293,7 +293,7 @@ fn hash_in_sh_agrees_with_rust_on_long_lists() {
             .collect()
     }));
     // Cheap items for the 65536 with the memos off, then memoized ones again:
-    // tails shared by items of 250 to 261 bytes (one length byte, then two),
+    // tails shared by items of 252 to 263 bytes (one length byte, then two),
     // and an item of three length bytes.
     items.extend((0..62_000).map(|i| (i % 1000).to_string().into_bytes()));
     items.extend((0..3000).map(|i| {
