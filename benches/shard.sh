@@ -18,8 +18,9 @@
 #                    hash (every byte of every item goes through the CRC)
 # and, for the size strategy, FILES small files listed with files().
 #
-# Environment: AWK (default mawk), WORKERS (2) and RANK (0) of the timed
-# worker, RUNS (3: the best run is printed), FRAGMENT (the shard.sh to time:
+# Environment: AWK (default mawk; AWK=gawk or AWK=busybox times the other
+# kind of CRC steps, see vcp__assign_hash), WORKERS (2) and RANK (0) of the
+# timed worker, RUNS (3: the best run is printed), FRAGMENT (the shard.sh to time:
 # `git show REV:src/emit/templates/shard.sh > old.sh; FRAGMENT=old.sh ...`
 # times an older version). The load average is printed before and after:
 # timings are only comparable on a machine at rest.

@@ -312,29 +312,36 @@ fn hash_in_sh_agrees_with_rust_on_long_lists() {
     }));
     let items = as_slices(&items);
     let workers = 3;
-    let dir = temp_dir();
-    fs::write(dir.path().join("items"), lines_of(&items)).expect("write items");
-    Runner::dash().run_ok(dir.path(), ASSIGN_ALL_RANKS, &[b"hash", b"3", b"items"]);
     let assignment = shard::assign(Strategy::Hash, &items, None, workers);
-    for (rank, expected) in expected_outputs(&items, &assignment, workers)
-        .iter()
-        .enumerate()
-    {
-        let actual =
-            fs::read(dir.path().join(format!("out.{rank}"))).expect("read a rank's output");
-        if let Some((line, (got, want))) = actual
-            .split(|&byte| byte == b'\n')
-            .zip(expected.split(|&byte| byte == b'\n'))
-            .enumerate()
-            .find(|(_, (got, want))| got != want)
-        {
-            panic!(
-                "rank {rank}, output line {line}: got {}, expected {}",
-                show(got),
-                show(want)
+    let expected = expected_outputs(&items, &assignment, workers);
+    // Both sets of CRC steps: mawk's tables, and the bitwise functions of
+    // gawk and busybox awk.
+    let tools = temp_dir();
+    for (awk, runner) in awk_runners(tools.path()) {
+        let dir = temp_dir();
+        fs::write(dir.path().join("items"), lines_of(&items)).expect("write items");
+        runner.run_ok(dir.path(), ASSIGN_ALL_RANKS, &[b"hash", b"3", b"items"]);
+        for (rank, expected) in expected.iter().enumerate() {
+            let actual =
+                fs::read(dir.path().join(format!("out.{rank}"))).expect("read a rank's output");
+            if let Some((line, (got, want))) = actual
+                .split(|&byte| byte == b'\n')
+                .zip(expected.split(|&byte| byte == b'\n'))
+                .enumerate()
+                .find(|(_, (got, want))| got != want)
+            {
+                panic!(
+                    "{awk}, rank {rank}, output line {line}: got {}, expected {}",
+                    show(got),
+                    show(want)
+                );
+            }
+            assert_eq!(
+                actual.len(),
+                expected.len(),
+                "{awk}, rank {rank}: output length"
             );
         }
-        assert_eq!(actual.len(), expected.len(), "rank {rank}: output length");
     }
 }
 
@@ -791,6 +798,44 @@ fn bin_dir(root: &Path, name: &str, target: &str, programs: &[&str]) -> PathBuf 
     bin
 }
 
+/// dash with each awk that is installed (mawk, gawk, busybox awk; busybox
+/// also brings its `sort` and `wc`), by name, with tools made under `root`.
+fn awk_runners(root: &Path) -> Vec<(&'static str, Runner)> {
+    let mut runners = Vec::new();
+    for (awk, programs) in [
+        ("mawk", &["awk"][..]),
+        ("gawk", &["awk"]),
+        ("busybox", &["awk", "sort", "wc"]),
+    ] {
+        if on_path(awk) {
+            let runner = Runner {
+                shell: vec!["dash".to_string()],
+                bin: Some(bin_dir(root, awk, awk, programs)),
+            };
+            runners.push((awk, runner));
+        } else {
+            eprintln!("note: {awk} is not installed, skipped");
+        }
+    }
+    runners
+}
+
+/// The hash strategy steps the CRC with bitwise functions where the awk has
+/// them, and through lookup tables where it does not: the agreement tests
+/// above and below exercise one set or the other by the awk they run.
+#[test]
+fn the_crc_steps_follow_what_the_awk_offers() {
+    let tools = temp_dir();
+    for (awk, runner) in awk_runners(tools.path()) {
+        let dir = temp_dir();
+        let has_xor = runner
+            .run(dir.path(), "vcp__awk_has_xor", &[])
+            .status
+            .success();
+        assert_eq!(has_xor, awk != "mawk", "{awk}");
+    }
+}
+
 /// The same hostile input under every available shell with the default
 /// tools, and under dash with every available awk.
 #[test]
@@ -807,20 +852,11 @@ fn every_shell_and_awk_agrees_with_rust() {
             eprintln!("note: {} is not installed, skipped", shell[0]);
         }
     }
-    for (awk, programs) in [
-        ("mawk", &["awk"][..]),
-        ("gawk", &["awk"]),
-        ("busybox", &["awk", "sort", "wc"]),
-    ] {
-        if on_path(awk) {
-            runners.push(Runner {
-                shell: vec!["dash".to_string()],
-                bin: Some(bin_dir(tools.path(), awk, awk, programs)),
-            });
-        } else {
-            eprintln!("note: {awk} is not installed, skipped");
-        }
-    }
+    runners.extend(
+        awk_runners(tools.path())
+            .into_iter()
+            .map(|(_, runner)| runner),
+    );
 
     let mut items: Vec<Vec<u8>> = HOSTILE
         .iter()

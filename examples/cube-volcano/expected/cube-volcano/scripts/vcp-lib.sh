@@ -173,64 +173,133 @@ vcp__assign_block() {
 # CRC-32 (polynomial 04C11DB7, most significant bit first) over the item's
 # bytes, then over its length's bytes (least significant first), complemented.
 #
-# awk has no bitwise operators, so the CRC goes byte by byte through lookup
-# tables of 65536 entries keyed (256 * i + b + 1), where i is the byte that
-# selects the CRC table entry and b a byte of the state: X gives the next i,
-# U3, U2, U1 and U0 the next state bytes (a state byte xor a byte of the
-# table entry).
-# - The tables are built with split(), which mawk stores as plain arrays,
-#   faster to read than its hash tables; their rows are rows of the xor
-#   table, so building them is string concatenation, not 65536 computations.
-# - The state is kept in the form the next lookup needs as a key: a as 256 * a,
-#   b, c and d as byte + 1. X (256 * (t xor b)) and X1 ((t xor b) + 1) xor
-#   two such bytes.
-#
-# Every worker hashes every item, and a byte step costs some 0.3 us in mawk,
-# so most items take none (issue 6: a million paths, sorted or shuffled, in
-# under 2 s):
+# Every worker hashes every item, so most items take no byte steps at all
+# (issue 6: a million paths, sorted or shuffled, in under 2 s):
 # - The CRC register starts at 0 and is linear: for an item A B and its
 #   length bytes L, crc(A B L) = crc(A 0...0 L) xor crc(B 0...0), with as
 #   many zero bytes as B, then L, has.
 # - B is the item's last m bytes (all of it if it is shorter), A the rest.
-#   Both parts are memoized: HM[A] is an entry of H3..H0, TM[B] one of
-#   M3..M0. crc(A 0...0 L) depends on the item length too, crc(B 0...0) on
-#   the number of length bytes. In the common case (A is not empty, the item
-#   is under 256 bytes) m and A's length give both, so the parts alone are
-#   the keys, and HM is emptied when m changes; else the keys start with the
-#   item length.
+#   Both parts are memoized: HM[A] and TM[B] number the entries that the
+#   CRC steps keep (keep_head, keep_tail). crc(A 0...0 L) depends on the
+#   item length too, crc(B 0...0) on the number of length bytes. In the
+#   common case (A is not empty, the item is under 256 bytes) m and A's
+#   length give both, so B alone is its key and A's key is A after one byte
+#   that stands for m; else the keys start with the item length. Head
+#   entries made with another m stay, and serve again when m comes back.
+#   (Emptying HM when m moved made m go round in circles on some lists, the
+#   misses that refilled it pushing m on: docs/performance.md.)
 # - m follows the misses, counted over runs of 1024 items: it goes down when
 #   the tails miss more than the heads, up in the other case, by steps that
 #   double while it keeps going the same way (up to 64). In lists of
 #   paths, URIs or numbers, sorted or not, it settles where the few last
 #   varying characters are split between A and B, each part takes a few
-#   thousand values, and an item costs two memo lookups and four xors.
+#   thousand values, and an item costs two memo lookups and one xor.
 # - Where both parts miss most of the time for 8 runs in a row (random
 #   items), the memos are off for the next 65536 items: each item then goes
 #   byte by byte.
+#
+# The byte steps come in two sets of awk functions, chosen by what the awk
+# offers (below); vcp__crc_memo is the same for both.
 vcp__assign_hash() {
-  LC_ALL=C awk -v w="$1" -v r="$2" '
+  if vcp__awk_has_xor; then
+    vcp_crc=$vcp__crc_bits
+  else
+    vcp_crc=$vcp__crc_tables
+  fi
+  LC_ALL=C awk -v w="$1" -v r="$2" "$vcp_crc$vcp__crc_memo"
+}
+
+# vcp__awk_has_xor: whether awk has bitwise functions on 32 bits (gawk and
+# busybox awk have; mawk has none). An xor that wrapped would pass on 6 and 3.
+vcp__awk_has_xor() {
+  LC_ALL=C awk 'BEGIN { exit !(xor(6, 3) == 5 && xor(4294967295, 2147483649) == 2147483646) }' \
+    < /dev/null > /dev/null 2>&1
+}
+
+# Both sets define, for vcp__crc_memo: crc_reset() (the register to 0);
+# run(k, last), run_length(len) and run_zeros(z) (the register through bytes
+# k to last of $0, through the bytes of len, least significant first, and
+# through z zero bytes); keep_head(j) and keep_tail(k) (the register as head
+# or tail memo entry j or k); mine_now() and mine_memo(j, k) (whether the
+# item goes to worker r: by the register, or by the xor of two entries).
+# Their BEGIN runs first; vcp__crc_memo assigns every name it uses before
+# reading it.
+
+# gawk and busybox awk have bitwise functions: the register is one number
+# and a byte step is the textbook table-driven one. There, this is 3 to 30
+# times faster than the tables below, which are made for mawk.
+# shellcheck disable=SC2016 # awk text, for awk to expand
+vcp__crc_bits='
+    function crc_reset() { crc = 0 }
+    function run(k, last) {
+      for (; k <= last; k++)
+        crc = xor((crc % 16777216) * 256, T[xor(int(crc / 16777216), ORD[substr($0, k, 1)])])
+    }
+    function run_length(len) {
+      for (; len > 0; len = int(len / 256))
+        crc = xor((crc % 16777216) * 256, T[xor(int(crc / 16777216), len % 256)])
+    }
+    function run_zeros(z) {
+      for (; z > 0; z--) crc = xor((crc % 16777216) * 256, T[int(crc / 16777216)])
+    }
+    function keep_head(j) { HC[j] = crc }
+    function keep_tail(k) { TC[k] = crc }
+    # cksum prints the complement of the register.
+    function mine_now() { return (4294967295 - crc) % w == r }
+    function mine_memo(j, k) { return (4294967295 - xor(HC[j], TC[k])) % w == r }
+    BEGIN {
+      for (i = 0; i < 256; i++) {
+        v = i * 16777216
+        for (k = 0; k < 8; k++) v = v >= 2147483648 ? xor((v - 2147483648) * 2, 79764919) : v * 2
+        T[i] = v
+      }
+      for (i = 0; i < 256; i++) ORD[sprintf("%c", i)] = i
+    }
+'
+
+# mawk has no bitwise functions (nor has POSIX awk): a byte step goes
+# through lookup tables of 65536 entries keyed (256 * i + b + 1), where i is
+# the byte that selects the CRC table entry and b a byte of the state: X
+# gives the next i, U3, U2, U1 and U0 the next state bytes (a state byte xor
+# a byte of the table entry).
+# - The tables are built with split(), which mawk stores as plain arrays,
+#   faster to read than its hash tables; their rows are rows of the xor
+#   table, so building them is string concatenation, not 65536 computations.
+# - The state is kept in the form the next lookup needs as a key: a as 256 * a,
+#   b, c and d as byte + 1. X (256 * (t xor b)) and X1 ((t xor b) + 1) xor
+#   two such bytes. A byte step costs some 0.3-0.6 us in mawk.
+# shellcheck disable=SC2016 # awk text, for awk to expand
+vcp__crc_tables='
     function xor8(x, y) {
       return NX[int(x / 16) * 16 + int(y / 16)] * 16 + NX[(x % 16) * 16 + y % 16]
     }
-    # Steps the state a..d through bytes k to last of the item.
     function run(k, last,   i) {
       for (; k <= last; k++) {
         i = X[a + ORD[substr($0, k, 1)]]
         a = U3[i + b]; b = U2[i + c]; c = U1[i + d]; d = U0[i + 1]
       }
     }
-    # Steps the state through the bytes of len, least significant first.
     function run_length(len,   i) {
       for (; len > 0; len = int(len / 256)) {
         i = X[a + len % 256 + 1]
         a = U3[i + b]; b = U2[i + c]; c = U1[i + d]; d = U0[i + 1]
       }
     }
-    # Steps the state through z zero bytes (a byte xor 0 is a).
+    # A byte xor 0 is the byte.
     function run_zeros(z,   i) {
       for (; z > 0; z--) {
         i = a; a = U3[i + b]; b = U2[i + c]; c = U1[i + d]; d = U0[i + 1]
       }
+    }
+    function crc_reset() { a = 0; b = 1; c = 1; d = 1 }
+    function keep_head(j) { H3[j] = a; H2[j] = b; H1[j] = c; H0[j] = d }
+    # Tail bytes are kept in the form that X and X1 take them with H3..H0.
+    function keep_tail(k) {
+      M3[k] = a / 256 + 1; M2[k] = (b - 1) * 256; M1[k] = (c - 1) * 256; M0[k] = (d - 1) * 256
+    }
+    function mine_now() { return ((a + b) * 65536 + c * 256 + d) % w == want3 }
+    function mine_memo(j, k) {
+      return ((X[H3[j] + M3[k]] + X1[M2[k] + H2[j]]) * 65536 + X[M1[k] + H1[j]] + X1[M0[k] + H0[j]]) % w == want1
     }
     BEGIN {
       # NX[x * 16 + y] = x xor y for nibbles, bit by bit.
@@ -301,30 +370,36 @@ vcp__assign_hash() {
       for (k = 1; k < 16384; k++) z = z " 0"
       split(z, H3, " "); split(z, H2, " "); split(z, H1, " "); split(z, H0, " ")
       split(z, M3, " "); split(z, M2, " "); split(z, M1, " "); split(z, M0, " ")
+      # cksum = 4294967295 - register, so compare the register with this;
+      # the sums above add 65537 (memo) or 65793 (byte steps) to it.
+      want = (4294967295 - r) % w
+      want1 = (want + 65537) % w; want3 = (want + 65793) % w
+    }
+'
+
+# shellcheck disable=SC2016 # awk text, for awk to expand
+vcp__crc_memo='
+    BEGIN {
       # Entries in use (nh, nt), the bytes of the head keys, the tail length
       # m, items left in this run and its misses, runs in a row where both
       # memos missed, items left with the memos off.
       nh = 0; nt = 0; hbytes = 0; m = 8; left = 1024; hmiss = 0; tmiss = 0; cold = 0; direct = 0
-      step = 1; last_move = 0
+      step = 1; last_move = 0; mark = sprintf("%c", 32 + m)
       OFS = "\t"
-      # cksum = 4294967295 - register, so compare the register with this;
-      # the sums below add 65537 (memo) or 65793 (byte steps) to it.
-      want = (4294967295 - r) % w
-      want1 = (want + 65537) % w; want3 = (want + 65793) % w
     }
     {
       n = length($0)
       if (direct) {
-        a = 0; b = 1; c = 1; d = 1
-        run(1, n); run_length(n)
-        if (((a + b) * 65536 + c * 256 + d) % w == want3) print NR - 1, $0
+        crc_reset(); run(1, n); run_length(n)
+        if (mine_now()) print NR - 1, $0
         if (--direct == 0) { left = 1024; hmiss = 0; tmiss = 0 }
         next
       }
       # A is the first s bytes, B the rest. Keys that start with the item
-      # length put it between newlines, which no item holds.
+      # length put it between newlines, which no item holds; mark (the byte
+      # 32 + m) is never a newline.
       s = n - m
-      if (s > 0 && n < 256) { A = substr($0, 1, s); B = substr($0, s + 1) }
+      if (s > 0 && n < 256) { A = mark substr($0, 1, s); B = substr($0, s + 1) }
       else {
         if (s < 0) s = 0
         A = "\n" n "\n" substr($0, 1, s); B = "\n" n "\n" substr($0, s + 1)
@@ -334,24 +409,23 @@ vcp__assign_hash() {
         if (nh >= 16384 || hbytes > 16777216) { split("", HM); nh = 0; hbytes = 0 }
         j = ++nh; HM[A] = j; hbytes += length(A)
         # crc(A 0...0 L), with as many zero bytes as B has
-        a = 0; b = 1; c = 1; d = 1
+        crc_reset()
         if (s) { run(1, s); run_zeros(n - s) }
         run_length(n)
-        H3[j] = a; H2[j] = b; H1[j] = c; H0[j] = d
+        keep_head(j)
         hmiss++
       }
       if (!(k = TM[B])) {
         if (nt >= 16384) { split("", TM); nt = 0 }
         k = ++nt; TM[B] = k
         # crc(B 0...0), with as many zero bytes as L has
-        a = 0; b = 1; c = 1; d = 1
+        crc_reset()
         run(s + 1, n)
         for (len = n; len > 0; len = int(len / 256)) run_zeros(1)
-        # Bytes in the form that X and X1 take them with H3..H0.
-        M3[k] = a / 256 + 1; M2[k] = (b - 1) * 256; M1[k] = (c - 1) * 256; M0[k] = (d - 1) * 256
+        keep_tail(k)
         tmiss++
       }
-      if (((X[H3[j] + M3[k]] + X1[M2[k] + H2[j]]) * 65536 + X[M1[k] + H1[j]] + X1[M0[k] + H0[j]]) % w == want1) print NR - 1, $0
+      if (mine_memo(j, k)) print NR - 1, $0
       if (--left == 0) {
         if (hmiss > 512 && tmiss > 512) {
           if (++cold == 8) { direct = 65536; cold = 0 }
@@ -367,14 +441,13 @@ vcp__assign_hash() {
             m += move * step
             if (m < 0) m = 0
             if (m > 64) m = 64
-            split("", HM); nh = 0; hbytes = 0
+            mark = sprintf("%c", 32 + m)
           }
         }
         left = 1024; hmiss = 0; tmiss = 0
       }
     }
-  '
-}
+'
 
 # Files balanced by byte size: by size descending, then path bytes, then
 # index, each item goes to the worker with the least bytes so far (ties to the
