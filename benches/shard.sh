@@ -16,6 +16,8 @@
 #                    order
 #   random names     32 random hex digits: nothing repeats, the worst case for
 #                    hash (every byte of every item goes through the CRC)
+#   random URIs      the random names as objects under one bucket prefix
+#                    (s3://.../<name>.jpg): only the prefix repeats
 # and, for the size strategy, FILES small files listed with files().
 #
 # Environment: AWK (default mawk; AWK=gawk or AWK=busybox times the other
@@ -77,6 +79,7 @@ LC_ALL=C awk -v n="$items" 'BEGIN {
     print ""
   }
 }' > "$work/random"
+LC_ALL=C awk '{ print "s3://ml-datasets-prod/images/" $0 ".jpg" }' "$work/random" > "$work/random-uris"
 mkdir "$work/files"
 (cd "$work/files" && LC_ALL=C awk -v n="$files" 'BEGIN {
   for (i = 0; i < n; i++) {
@@ -116,13 +119,14 @@ echo "vcp_assign, worker $rank of $workers, dash + ${awk_version:-$awk_name}, be
 echo "fragment: $fragment"
 echo "load average before: $(cut -d ' ' -f 1-3 /proc/loadavg 2>/dev/null || echo '?')"
 printf '%-34s %8s %8s %8s\n' "input ($items items)" modulo block hash
-for input in numbers paths shuffled uris random; do
+for input in numbers paths shuffled uris random random-uris; do
   case $input in
     numbers) label="numbers" ;;
     paths) label="32-byte paths, sorted" ;;
     shuffled) label="32-byte paths, shuffled" ;;
     uris) label="75-byte URIs, shuffled" ;;
     random) label="random names (32 hex digits)" ;;
+    random-uris) label="random names under one prefix" ;;
   esac
   printf '%-34s %8s %8s %8s\n' "$label" \
     "$(best modulo "$work/$input")" "$(best block "$work/$input")" "$(best hash "$work/$input")"

@@ -261,7 +261,8 @@ proptest! {
 /// moving over runs of 1024 items (sorted and shuffled paths, numbers of
 /// several lengths sharing tails), both memos filling up (more than 16384
 /// distinct items), items longer than the longest tail or of several length
-/// bytes, and the memos switched off by random items and back on.
+/// bytes, the memos switched off by random items and back on, and the
+/// register of a shared prefix kept and used past items that lack it.
 #[test]
 fn hash_in_sh_agrees_with_rust_on_long_lists() {
     let mut state = 0x9e37_79b9_7f4a_7c15_u64;
@@ -292,10 +293,14 @@ fn hash_in_sh_agrees_with_rust_on_long_lists() {
             })
             .collect()
     }));
-    // Cheap items for the 65536 with the memos off, then memoized ones again:
-    // tails shared by items of 252 to 263 bytes (one length byte, then two),
-    // and an item of three length bytes.
-    items.extend((0..62_000).map(|i| (i % 1000).to_string().into_bytes()));
+    // Short items for the 65536 with the memos off, sharing a prefix (whose
+    // register is kept) but every tenth, then memoized ones again: tails
+    // shared by items of 252 to 263 bytes (one length byte, then two), and
+    // an item of three length bytes.
+    items.extend((0..62_000).map(|i| {
+        let prefix = if i % 10 == 0 { "/tmp/" } else { "/var/tmp/" };
+        format!("{prefix}{}", i % 1000).into_bytes()
+    }));
     items.extend((0..3000).map(|i| {
         let mut item = vec![b'x'; 250 + i % 12];
         item.extend_from_slice(format!("{:02}", i % 97).as_bytes());

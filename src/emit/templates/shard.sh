@@ -169,7 +169,9 @@ vcp__assign_block() {
 #   thousand values, and an item costs two memo lookups and one xor.
 # - Where both parts miss most of the time for 8 runs in a row (random
 #   items), the memos are off for the next 65536 items: each item then goes
-#   byte by byte.
+#   byte by byte, but for a prefix it shares with others (a bucket, a
+#   directory), whose register is kept (run_head; heads that miss use it
+#   too).
 #
 # The byte steps come in two sets of awk functions, chosen by what the awk
 # offers (below); vcp__crc_memo is the same for both.
@@ -193,7 +195,8 @@ vcp__awk_has_xor() {
 # run(k, last), run_length(len) and run_zeros(z) (the register through bytes
 # k to last of $0, through the bytes of len, least significant first, and
 # through z zero bytes); keep_head(j) and keep_tail(k) (the register as head
-# or tail memo entry j or k); mine_now() and mine_memo(j, k) (whether the
+# or tail memo entry j or k); keep_prefix() and load_prefix() (the register
+# kept aside, and back); mine_now() and mine_memo(j, k) (whether the
 # item goes to worker r: by the register, or by the xor of two entries).
 # Their BEGIN runs first; vcp__crc_memo assigns every name it uses before
 # reading it.
@@ -216,6 +219,8 @@ vcp__crc_bits='
       for (; z > 0; z--) crc = xor((crc % 16777216) * 256, T[int(crc / 16777216)])
     }
     function keep_head(j) { HC[j] = crc }
+    function keep_prefix() { PC = crc }
+    function load_prefix() { crc = PC }
     function keep_tail(k) { TC[k] = crc }
     # cksum prints the complement of the register.
     function mine_now() { return (4294967295 - crc) % w == r }
@@ -266,6 +271,8 @@ vcp__crc_tables='
     }
     function crc_reset() { a = 0; b = 1; c = 1; d = 1 }
     function keep_head(j) { H3[j] = a; H2[j] = b; H1[j] = c; H0[j] = d }
+    function keep_prefix() { p3 = a; p2 = b; p1 = c; p0 = d }
+    function load_prefix() { a = p3; b = p2; c = p1; d = p0 }
     # Tail bytes are kept in the form that X and X1 take them with H3..H0.
     function keep_tail(k) {
       M3[k] = a / 256 + 1; M2[k] = (b - 1) * 256; M1[k] = (c - 1) * 256; M0[k] = (d - 1) * 256
@@ -352,18 +359,43 @@ vcp__crc_tables='
 
 # shellcheck disable=SC2016 # awk text, for awk to expand
 vcp__crc_memo='
+    # The register through bytes 1 to last of the item. Items that share a
+    # prefix (a bucket, a directory) share its register: pre is what the
+    # last two items that needed it had in common, if 4 bytes or more.
+    function run_head(last,   lo, hi, mid) {
+      if (plen && plen <= last && substr($0, 1, plen) == pre) {
+        load_prefix(); run(plen + 1, last)
+        return
+      }
+      lo = 0
+      if (substr($0, 1, 4) == substr(prev, 1, 4)) {
+        hi = length(prev) < last ? length(prev) : last
+        while (lo < hi) {
+          mid = int((lo + hi + 1) / 2)
+          if (substr($0, 1, mid) == substr(prev, 1, mid)) lo = mid
+          else hi = mid - 1
+        }
+      }
+      prev = $0
+      crc_reset()
+      if (lo >= 4) {
+        run(1, lo); keep_prefix(); pre = substr($0, 1, lo); plen = lo
+        run(lo + 1, last)
+      } else run(1, last)
+    }
     BEGIN {
       # Entries in use (nh, nt), the bytes of the head keys, the tail length
       # m, items left in this run and its misses, runs in a row where both
       # memos missed, items left with the memos off.
       nh = 0; nt = 0; hbytes = 0; m = 8; left = 1024; hmiss = 0; tmiss = 0; cold = 0; direct = 0
       step = 1; last_move = 0; mark = sprintf("%c", 32 + m)
+      pre = ""; plen = 0; prev = ""
       OFS = "\t"
     }
     {
       n = length($0)
       if (direct) {
-        crc_reset(); run(1, n); run_length(n)
+        run_head(n); run_length(n)
         if (mine_now()) print NR - 1, $0
         if (--direct == 0) { left = 1024; hmiss = 0; tmiss = 0 }
         next
@@ -382,8 +414,8 @@ vcp__crc_memo='
         if (nh >= 16384 || hbytes > 16777216) { split("", HM); nh = 0; hbytes = 0 }
         j = ++nh; HM[A] = j; hbytes += length(A)
         # crc(A 0...0 L), with as many zero bytes as B has
-        crc_reset()
-        if (s) { run(1, s); run_zeros(n - s) }
+        if (s) { run_head(s); run_zeros(n - s) }
+        else crc_reset()
         run_length(n)
         keep_head(j)
         hmiss++
