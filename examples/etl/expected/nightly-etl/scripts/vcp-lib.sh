@@ -229,7 +229,7 @@ vcp__awk_has_xor() {
 # reading it.
 
 # gawk and busybox awk have bitwise functions: the register is one number
-# and a byte step is the textbook table-driven one. There, this is 3 to 30
+# and a byte step is the textbook table-driven one. There, this is 3 to 6
 # times faster than the tables below, which are made for mawk.
 # shellcheck disable=SC2016 # awk text, for awk to expand
 vcp__crc_bits='
