@@ -7,11 +7,20 @@
 //! accepts is a file the cluster accepts. All errors of all files are reported
 //! in one run. No IO: files arrive through [`Loader`].
 
+mod env;
 mod eval;
+mod fields;
+mod graph;
+mod items;
 pub(crate) mod load;
 mod names;
+mod params;
 mod pipeline;
+mod resources;
+mod stage;
+mod templates;
 mod values;
+mod volumes;
 
 use crate::diag::{self, Code, Diagnostic, did_you_mean};
 use crate::ir;

@@ -1,0 +1,170 @@
+//! The stage graph: `after` names, cycles, dependency order, and stage names
+//! that collide with reduce steps.
+
+use super::pipeline::PipelineChecker;
+use super::stage::StageSpans;
+use crate::diag::{Code, did_you_mean};
+use crate::ir;
+use std::collections::{BTreeMap, BTreeSet};
+
+impl PipelineChecker<'_> {
+    /// A stage named `x-reduce` would take the names of stage `x`'s reduce job.
+    pub(super) fn reduce_collisions(&mut self, stages: &[(ir::Stage, StageSpans)]) {
+        for (s, spans) in stages {
+            if let Some(base) = s.name.strip_suffix("-reduce")
+                && let Some((_, other)) = stages
+                    .iter()
+                    .find(|(o, _)| o.name == base && o.reduce.is_some())
+            {
+                self.eval
+                    .error(
+                        Code::Duplicate,
+                        spans.name,
+                        format!(
+                            "stage `{}` has the name of the reduce step of stage `{base}`",
+                            s.name
+                        ),
+                    )
+                    .secondary(other.reduce.unwrap_or(other.name), "that reduce step")
+                    .help("rename the stage")
+                    .emit();
+            }
+        }
+    }
+
+    /// Reports `after` entries that name no stage (or the stage itself);
+    /// true when there was one.
+    pub(super) fn unknown_dependencies(
+        &mut self,
+        stages: &[(String, StageSpans)],
+        names: &BTreeSet<&str>,
+    ) -> bool {
+        let mut bad = false;
+        for (name, spans) in stages {
+            for dep in &spans.after {
+                if !names.contains(dep.name.as_str()) {
+                    let mut b = self
+                        .eval
+                        .error(Code::UnknownStage, dep.span, format!("stage `{name}` runs after `{}`, which is not a stage of this pipeline", dep.name))
+                        .label("unknown stage");
+                    if let Some(m) = did_you_mean(&dep.name, names.iter().copied()) {
+                        b = b.help(format!("did you mean `{m}`?"));
+                    }
+                    b.emit();
+                    bad = true;
+                } else if dep.name == *name {
+                    self.eval
+                        .error(
+                            Code::DependencyCycle,
+                            dep.span,
+                            format!("stage `{name}` runs after itself"),
+                        )
+                        .label("it would never start")
+                        .emit();
+                    bad = true;
+                }
+            }
+        }
+        bad
+    }
+
+    /// The stages in dependency order; reports a cycle.
+    pub(super) fn order(&mut self, stages: Vec<(ir::Stage, StageSpans)>) -> Vec<ir::Stage> {
+        // Kahn's algorithm; among ready stages, source order.
+        let index: BTreeMap<&str, usize> = stages
+            .iter()
+            .enumerate()
+            .map(|(i, (s, _))| (s.name.as_str(), i))
+            .collect();
+        // Kahn's algorithm with the ready stages kept in source order:
+        // O((stages + edges) log stages).
+        let mut pending: Vec<usize> = stages.iter().map(|(s, _)| s.after.len()).collect();
+        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); stages.len()];
+        for (j, (s, _)) in stages.iter().enumerate() {
+            for dep in &s.after {
+                if let Some(&i) = index.get(dep.as_str()) {
+                    dependents[i].push(j);
+                }
+            }
+        }
+        let mut ready: BTreeSet<usize> = (0..stages.len()).filter(|&i| pending[i] == 0).collect();
+        let mut done = vec![false; stages.len()];
+        let mut order = Vec::with_capacity(stages.len());
+        while let Some(next) = ready.pop_first() {
+            done[next] = true;
+            order.push(next);
+            for &j in &dependents[next] {
+                pending[j] -= 1;
+                if pending[j] == 0 {
+                    ready.insert(j);
+                }
+            }
+        }
+        if order.len() < stages.len() {
+            self.report_cycle(&stages, &done);
+            return stages.into_iter().map(|(s, _)| s).collect();
+        }
+        let mut slots: Vec<Option<ir::Stage>> = stages.into_iter().map(|(s, _)| Some(s)).collect();
+        order.into_iter().filter_map(|i| slots[i].take()).collect()
+    }
+
+    pub(super) fn report_cycle(&mut self, stages: &[(ir::Stage, StageSpans)], done: &[bool]) {
+        // Walk `after` edges among the stages left over until one repeats.
+        let Some(mut at) = (0..stages.len()).find(|&i| !done[i]) else {
+            return;
+        };
+        let mut path: Vec<usize> = Vec::new();
+        while !path.contains(&at) {
+            path.push(at);
+            let next = stages[at]
+                .0
+                .after
+                .iter()
+                .filter_map(|d| stages.iter().position(|(s, _)| &s.name == d))
+                .find(|&j| !done[j]);
+            match next {
+                Some(j) => at = j,
+                None => return,
+            }
+        }
+        let start = path.iter().position(|&i| i == at).unwrap_or(0);
+        let cycle: Vec<usize> = path[start..].to_vec();
+        let mut names: Vec<&str> = cycle.iter().map(|&i| stages[i].0.name.as_str()).collect();
+        names.push(names[0]);
+        let first = cycle[0];
+        let second = cycle.get(1).copied().unwrap_or(first);
+        let edge = stages[first]
+            .1
+            .after
+            .iter()
+            .find(|d| d.name == stages[second].0.name)
+            .map_or(stages[first].1.name, |d| d.span);
+        let mut b = self
+            .eval
+            .error(
+                Code::DependencyCycle,
+                edge,
+                format!("stages wait for each other: {}", names.join(" runs after ")),
+            )
+            .label("closes the cycle")
+            .help("no stage of a cycle can ever start; remove one of these `after` entries");
+        for &i in &cycle[1..] {
+            let next = cycle[(cycle.iter().position(|&c| c == i).unwrap_or(0) + 1) % cycle.len()];
+            if let Some(d) = stages[i]
+                .1
+                .after
+                .iter()
+                .find(|d| d.name == stages[next].0.name)
+            {
+                b = b.secondary(
+                    d.span,
+                    format!(
+                        "`{}` runs after `{}`",
+                        stages[i].0.name, stages[next].0.name
+                    ),
+                );
+            }
+        }
+        b.emit();
+    }
+}

@@ -1,0 +1,227 @@
+//! Work items and sharding: `shard = <source> [by <strategy>]`.
+
+use super::pipeline::PipelineChecker;
+use crate::diag::{Code, did_you_mean};
+use crate::ir::{self, ItemSource, Strategy};
+use crate::syntax::ast::Expr;
+
+impl PipelineChecker<'_> {
+    pub(super) fn shard(&mut self, v: &Expr) -> Option<ir::Shard> {
+        let (source_expr, strategy) = match v {
+            Expr::By {
+                source, strategy, ..
+            } => {
+                let known = ["modulo", "block", "hash", "size"];
+                let s = match strategy.name.as_str() {
+                    "modulo" => Strategy::Modulo,
+                    "block" => Strategy::Block,
+                    "hash" => Strategy::Hash,
+                    "size" => Strategy::Size,
+                    other => {
+                        let mut b = self
+                            .eval
+                            .error(
+                                Code::UnknownShard,
+                                strategy.span,
+                                format!("unknown shard strategy `{other}`"),
+                            )
+                            .label("not a strategy");
+                        b = match did_you_mean(other, known) {
+                            Some(s) => b.help(format!("did you mean `{s}`?")),
+                            None => b.help("strategies are `modulo`, `block`, `hash` and `size`"),
+                        };
+                        b.emit();
+                        return None;
+                    }
+                };
+                (&**source, s)
+            }
+            other => (other, Strategy::Modulo),
+        };
+        let source = self.item_source(source_expr)?;
+        if strategy == Strategy::Size && source.is_static() {
+            let what = if matches!(source, ItemSource::Range { .. }) {
+                "numbers from `range`"
+            } else {
+                "a literal list"
+            };
+            let by_span = match v {
+                Expr::By { strategy, .. } => strategy.span,
+                _ => v.span(),
+            };
+            self.eval
+                .error(Code::StrategyMismatch, by_span, format!("`size` balances files by their size, but the items are {what}"))
+                .label("needs files")
+                .secondary(source_expr.span(), "these items have no size")
+                .help("use `files(\"/data/*.parquet\") by size` or `lines(\"list-of-paths.txt\") by size`; for other items use `modulo`, `block` or `hash`")
+                .emit();
+            return None;
+        }
+        Some(ir::Shard { source, strategy })
+    }
+
+    pub(super) fn item_source(&mut self, expr: &Expr) -> Option<ItemSource> {
+        match expr {
+            Expr::List { items, span } => {
+                if items.is_empty() {
+                    self.eval
+                        .error(Code::BadItem, *span, "the item list is empty")
+                        .label("no items")
+                        .help("list at least one item, or remove `shard`")
+                        .emit();
+                    return None;
+                }
+                let mut out = Vec::new();
+                let mut ok = true;
+                for item in items {
+                    let Some(text) = self.eval.text(item) else {
+                        ok = false;
+                        continue;
+                    };
+                    if text.is_empty() || memchr::memchr2(b'\n', b'\0', text.as_bytes()).is_some() {
+                        self.eval
+                            .error(
+                                Code::BadItem,
+                                item.span(),
+                                if text.is_empty() {
+                                    "an item cannot be empty".to_string()
+                                } else {
+                                    "an item cannot contain a newline or NUL".to_string()
+                                },
+                            )
+                            .label("invalid item")
+                            .help("items travel one per line through the shard files")
+                            .emit();
+                        ok = false;
+                        continue;
+                    }
+                    out.push(text);
+                }
+                ok.then_some(ItemSource::List(out))
+            }
+            Expr::Call { name, args, span } => match name.name.as_str() {
+                "range" => {
+                    if !(2..=3).contains(&args.len()) {
+                        self.eval
+                            .error(
+                                Code::BadShardArgs,
+                                *span,
+                                format!(
+                                    "`range` takes 2 or 3 arguments, got {}",
+                                    plural(args.len(), "argument")
+                                ),
+                            )
+                            .label("range(start, end) or range(start, end, step)")
+                            .emit();
+                        return None;
+                    }
+                    // Items are computed by awk in the wrapper, in doubles:
+                    // keep them exact and printable as integers everywhere.
+                    let limit = i64::from(i32::MAX);
+                    let start = self.eval.int(&args[0], "range start", -limit, limit);
+                    let end = self.eval.int(&args[1], "range end", -limit, limit);
+                    let step = match args.get(2) {
+                        Some(s) => {
+                            let step = self.eval.int(s, "range step", -limit, limit)?;
+                            if step == 0 {
+                                self.eval
+                                    .error(Code::BadShardArgs, s.span(), "a range step cannot be 0")
+                                    .label("would never end")
+                                    .emit();
+                                return None;
+                            }
+                            step
+                        }
+                        None => 1,
+                    };
+                    let (start, end) = (start?, end?);
+                    let empty = if step > 0 { start >= end } else { start <= end };
+                    if empty {
+                        self.eval
+                            .error(Code::BadShardArgs, *span, format!("this range has no items: range({start}, {end}, {step})"))
+                            .label("empty")
+                            .help(if step > 0 {
+                                "the end is exclusive and must be above the start; count down with a negative step: range(10, 0, -1)"
+                            } else {
+                                "with a negative step the end must be below the start"
+                            })
+                            .emit();
+                        return None;
+                    }
+                    Some(ItemSource::Range { start, end, step })
+                }
+                "lines" | "files" => {
+                    if args.len() != 1 {
+                        self.eval
+                            .error(
+                                Code::BadShardArgs,
+                                *span,
+                                format!(
+                                    "`{}` takes one argument, got {}",
+                                    name.name,
+                                    plural(args.len(), "argument")
+                                ),
+                            )
+                            .label(if name.name == "lines" {
+                                "lines(\"/data/items.txt\")"
+                            } else {
+                                "files(\"/data/*.csv\")"
+                            })
+                            .emit();
+                        return None;
+                    }
+                    let text = self.eval.string(&args[0])?;
+                    if text.is_empty() || text.contains(['\n', '\0']) {
+                        self.eval
+                            .error(
+                                Code::BadShardArgs,
+                                args[0].span(),
+                                format!(
+                                    "the argument of `{}` must be a non-empty path on one line",
+                                    name.name
+                                ),
+                            )
+                            .emit();
+                        return None;
+                    }
+                    Some(if name.name == "lines" {
+                        ItemSource::Lines(text)
+                    } else {
+                        ItemSource::Files(text)
+                    })
+                }
+                other => {
+                    let mut b = self
+                        .eval
+                        .error(
+                            Code::UnknownShard,
+                            name.span,
+                            format!("unknown item source `{other}`"),
+                        )
+                        .label("not an item source");
+                    b = match did_you_mean(other, ["range", "lines", "files"]) {
+                        Some(s) => b.help(format!("did you mean `{s}`?")),
+                        None => b.help("item sources are `range(start, end[, step])`, `[...]`, `lines(path)` and `files(glob)`"),
+                    };
+                    b.emit();
+                    None
+                }
+            },
+            other => {
+                self.eval.wrong_type(
+                    other,
+                    "an item source: `range(...)`, `[...]`, `lines(...)` or `files(...)`",
+                );
+                None
+            }
+        }
+    }
+}
+
+pub(super) fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}

@@ -1,0 +1,290 @@
+//! Where and how big a worker is: resources, node selectors, tolerations.
+
+use super::fields::{ALIASES, RESOURCE_FIELDS, TOLERATION_FIELDS};
+use super::pipeline::PipelineChecker;
+use super::values;
+use crate::diag::{Code, did_you_mean};
+use crate::ir;
+use crate::source::Span;
+use crate::syntax::ast::Expr;
+use std::collections::BTreeMap;
+
+impl PipelineChecker<'_> {
+    pub(super) fn resources(&mut self, maps: &[&Expr]) -> ir::Resources {
+        let mut r = ir::Resources {
+            gpu_resource: "nvidia.com/gpu".into(),
+            gpu_model_label: "nvidia.com/gpu.product".into(),
+            ..ir::Resources::default()
+        };
+        let mut gpu_model_span = None;
+        for (key, value, span) in self.map_entries(maps, "resource") {
+            match key.name.as_str() {
+                k @ ("cpu" | "memory" | "ephemeral_storage") => {
+                    let Some((text, q, qspan)) = self.eval.quantity(value) else {
+                        continue;
+                    };
+                    if q.value <= 0.0 {
+                        self.eval
+                            .error(Code::BadQuantity, qspan, format!("{k} must be more than 0"))
+                            .label("zero")
+                            .help(format!("remove `{k}` to leave it unset"))
+                            .emit();
+                        continue;
+                    }
+                    if k != "cpu" && q.milli {
+                        let number = text.trim_end_matches('m');
+                        self.eval
+                            .error(
+                                Code::BadQuantity,
+                                qspan,
+                                format!("`{text}` of {k} means {number} thousandths of a byte"),
+                            )
+                            .label("`m` is milli, not mega")
+                            .help(format!("did you mean `{number}Mi`?"))
+                            .emit();
+                        continue;
+                    }
+                    match k {
+                        "cpu" => r.cpu = Some(text),
+                        "memory" => r.memory = Some(text),
+                        _ => r.ephemeral_storage = Some(text),
+                    }
+                }
+                "gpu" => {
+                    if let Some(n) = self.eval.int(value, "gpu", 0, 1024) {
+                        r.gpu = u32::try_from(n).unwrap_or(0);
+                    }
+                }
+                "gpu_resource" => {
+                    if let Some(name) = self.eval.string(value) {
+                        if !name.contains('/') || values::qualified_name(&name).is_err() {
+                            self.eval
+                                .error(Code::BadName, value.span(), format!("`{name}` is not an extended resource name"))
+                                .label("expected `vendor.example/name`")
+                                .help("GPU resources are named like `nvidia.com/gpu` or `amd.com/gpu`")
+                                .emit();
+                        } else {
+                            r.gpu_resource = name;
+                        }
+                    }
+                }
+                "gpu_model" => {
+                    if let Some(model) = self.eval.text(value) {
+                        if let Err(why) = values::label_value(&model) {
+                            self.eval
+                                .error(
+                                    Code::BadLabelValue,
+                                    value.span(),
+                                    format!(
+                                        "GPU model `{model}` cannot be a node label value: {why}"
+                                    ),
+                                )
+                                .emit();
+                        } else {
+                            r.gpu_model = Some(model);
+                            gpu_model_span = Some(span);
+                        }
+                    }
+                }
+                "gpu_model_label" => {
+                    if let Some(label) = self.eval.string(value) {
+                        if let Err(why) = values::qualified_name(&label) {
+                            self.eval
+                                .error(
+                                    Code::BadLabelKey,
+                                    value.span(),
+                                    format!("`{label}` is not a valid node label key: {why}"),
+                                )
+                                .emit();
+                        } else {
+                            r.gpu_model_label = label;
+                        }
+                    }
+                }
+                other => {
+                    let mut b = self
+                        .eval
+                        .error(
+                            Code::UnknownField,
+                            key.span,
+                            format!("unknown resource `{other}`"),
+                        )
+                        .label("unknown resource");
+                    b = match ALIASES
+                        .iter()
+                        .find(|(a, _)| *a == other)
+                        .map(|(_, m)| *m)
+                        .or(match other {
+                            "gpus" | "nvidia.com/gpu" => Some("gpu"),
+                            "mem" => Some("memory"),
+                            "ephemeral-storage" | "storage" | "disk" => Some("ephemeral_storage"),
+                            _ => None,
+                        })
+                        .or_else(|| did_you_mean(other, RESOURCE_FIELDS.iter().copied()))
+                    {
+                        Some(s) => b.help(format!("did you mean `{s}`?")),
+                        None => b.help(format!("resources are: {}", RESOURCE_FIELDS.join(", "))),
+                    };
+                    b.emit();
+                }
+            }
+        }
+        if r.gpu == 0
+            && let Some(span) = gpu_model_span
+        {
+            self.eval
+                .error(
+                    Code::WrongType,
+                    span,
+                    "`gpu_model` is set but the stage requests no GPU",
+                )
+                .label("selects GPU nodes for nothing")
+                .help("add `gpu = 1` (or more) to resources")
+                .emit();
+        }
+        r
+    }
+
+    pub(super) fn node_selector(&mut self, maps: &[&Expr]) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for (key, value, _) in self.map_entries(maps, "node label") {
+            if let Err(why) = values::qualified_name(&key.name) {
+                self.eval
+                    .error(
+                        Code::BadLabelKey,
+                        key.span,
+                        format!("node label key `{}` is not valid: {why}", key.name),
+                    )
+                    .emit();
+                continue;
+            }
+            let Some(text) = self.eval.text(value) else {
+                continue;
+            };
+            if let Err(why) = values::label_value(&text) {
+                self.eval
+                    .error(
+                        Code::BadLabelValue,
+                        value.span(),
+                        format!(
+                            "node label value `{}` is not valid: {why}",
+                            text.escape_debug()
+                        ),
+                    )
+                    .emit();
+                continue;
+            }
+            out.insert(key.name.clone(), text);
+        }
+        out
+    }
+
+    pub(super) fn tolerations(&mut self, v: &Expr) -> Vec<ir::Toleration> {
+        let items: Vec<&Expr> = match v {
+            Expr::List { items, .. } => items.iter().collect(),
+            other => vec![other],
+        };
+        let mut out = Vec::new();
+        for item in items {
+            let Expr::Map(block) = item else {
+                self.eval.wrong_type(item, "a toleration: { key = \"...\", operator = \"Exists\", effect = \"NoSchedule\" }");
+                continue;
+            };
+            let fields = self.fields_of(block, "a toleration");
+            let mut t = ir::Toleration {
+                key: None,
+                operator: None,
+                value: None,
+                effect: None,
+                toleration_seconds: None,
+            };
+            let mut ok = true;
+            let mut spans: BTreeMap<&str, Span> = BTreeMap::new();
+            for (key, f) in self.unique_fields(&fields, TOLERATION_FIELDS, "toleration") {
+                spans.insert(key, f.span);
+                let v = &f.value;
+                match key {
+                    "key" => match self.eval.string(v) {
+                        Some(k) if values::qualified_name(&k).is_ok() => t.key = Some(k),
+                        Some(k) => {
+                            self.eval
+                                .error(
+                                    Code::BadLabelKey,
+                                    v.span(),
+                                    format!("taint key `{k}` is not valid"),
+                                )
+                                .emit();
+                            ok = false;
+                        }
+                        None => ok = false,
+                    },
+                    "operator" => t.operator = self.choice(v, &["Equal", "Exists"], "operator"),
+                    "value" => t.value = self.eval.text(v),
+                    "effect" => {
+                        t.effect = self.choice(
+                            v,
+                            &["NoSchedule", "PreferNoSchedule", "NoExecute"],
+                            "effect",
+                        )
+                    }
+                    _ => t.toleration_seconds = self.eval.int(v, "seconds", 0, i64::MAX),
+                }
+            }
+            if t.operator.as_deref() == Some("Exists") && t.value.is_some() {
+                self.eval
+                    .error(
+                        Code::WrongType,
+                        spans.get("value").copied().unwrap_or(item.span()),
+                        "a toleration with `operator = \"Exists\"` cannot have a `value`",
+                    )
+                    .help("remove `value`, or use `operator = \"Equal\"`")
+                    .emit();
+                ok = false;
+            }
+            if t.key.is_none() && t.operator.as_deref() != Some("Exists") {
+                self.eval
+                    .error(
+                        Code::WrongType,
+                        item.span(),
+                        "a toleration without `key` must use `operator = \"Exists\"`",
+                    )
+                    .emit();
+                ok = false;
+            }
+            if t.toleration_seconds.is_some() && t.effect.as_deref() != Some("NoExecute") {
+                self.eval
+                    .error(
+                        Code::WrongType,
+                        spans.get("seconds").copied().unwrap_or(item.span()),
+                        "`seconds` only applies with `effect = \"NoExecute\"`",
+                    )
+                    .emit();
+                ok = false;
+            }
+            if ok {
+                out.push(t);
+            }
+        }
+        out
+    }
+
+    pub(super) fn choice(&mut self, v: &Expr, options: &[&str], what: &str) -> Option<String> {
+        let text = self.eval.string(v)?;
+        if options.contains(&text.as_str()) {
+            return Some(text);
+        }
+        let mut b = self
+            .eval
+            .error(
+                Code::WrongType,
+                v.span(),
+                format!("`{text}` is not a valid {what}"),
+            )
+            .label(format!("expected one of {}", options.join(", ")));
+        if let Some(s) = did_you_mean(&text, options.iter().copied()) {
+            b = b.help(format!("did you mean `{s}`?"));
+        }
+        b.emit();
+        None
+    }
+}

@@ -1,0 +1,299 @@
+//! One stage: its template layers merged, then every field checked into an
+//! `ir::Stage`.
+
+use super::fields::{MAP_FIELDS, STAGE_FIELDS};
+use super::pipeline::PipelineChecker;
+use super::values;
+use crate::diag::Code;
+use crate::ir::{self, ArgPart, Command};
+use crate::source::Span;
+use crate::syntax::ast::{Decl, Expr, Field, Ident};
+use std::collections::BTreeMap;
+
+/// Spans of a stage's parts, kept beside the IR for later checks.
+#[derive(Clone, Debug)]
+pub(super) struct StageSpans {
+    pub(super) name: Span,
+    pub(super) after: Vec<Ident>,
+    pub(super) reduce: Option<Span>,
+}
+
+impl PipelineChecker<'_> {
+    pub(super) fn stage(
+        &mut self,
+        decl: &Decl,
+        default_image: Option<&str>,
+        default_image_failed: bool,
+        default_ttl: u64,
+        pipeline: &ir::Pipeline,
+    ) -> (Option<ir::Stage>, StageSpans) {
+        let errors_before = self.errors();
+        let name = decl.name.name.clone();
+        if let Err(why) = values::dns1035_label(&name) {
+            self.eval
+                .error(
+                    Code::BadName,
+                    decl.name.span,
+                    format!("stage name `{name}` is not valid: {why}"),
+                )
+                .label("used in Job and host names")
+                .help("stage names are lower-case letters, digits and `-`, starting with a letter")
+                .emit();
+        }
+        let mut layers = Vec::new();
+        let errors_before_use = self.errors();
+        self.layers(&decl.body, &mut vec![], &mut layers);
+        // A stage whose templates failed misses their fields: saying so again
+        // as "no image" or "no run" would repeat the same mistake.
+        let use_failed = self.errors() > errors_before_use;
+        layers.push((&decl.body, "stage".to_string()));
+        self.suggested.clear();
+
+        // The winning value of each field, and every value of map fields.
+        let mut last: BTreeMap<&str, &Field> = BTreeMap::new();
+        let mut maps: BTreeMap<&str, Vec<&Expr>> = BTreeMap::new();
+        for (layer, block) in &layers {
+            let fields = self.fields_of(layer, "a stage");
+            for (key, f) in self.unique_fields(&fields, STAGE_FIELDS, block) {
+                if MAP_FIELDS.contains(&key) {
+                    maps.entry(key).or_default().push(&f.value);
+                }
+                last.insert(key, f);
+            }
+        }
+
+        let value = |k: &str| last.get(k).map(|f| &f.value);
+        let image = match value("image") {
+            Some(v) => self.image(v),
+            None => match default_image {
+                Some(i) => Some(i.to_string()),
+                None if use_failed || default_image_failed || self.suggested.contains("image") => {
+                    None
+                }
+                None => {
+                    self.eval
+                        .error(Code::MissingField, decl.name.span, format!("stage `{name}` has no image"))
+                        .label("which container image runs this stage?")
+                        .help("set `image = \"...\"` in the stage, in a template it uses, or once for all stages in the pipeline")
+                        .emit();
+                    None
+                }
+            },
+        };
+        let command = match value("run") {
+            Some(v) => self.command(v),
+            None if use_failed || self.suggested.contains("run") => None,
+            None => {
+                self.eval
+                    .error(Code::MissingField, decl.name.span, format!("stage `{name}` has no `run` command"))
+                    .label("nothing to run")
+                    .help("add `run = \"python task.py {item}\"` (shell code) or `run = [\"python\", \"task.py\"]` (arguments)")
+                    .emit();
+                None
+            }
+        };
+        let max = i64::from(i32::MAX);
+        let workers = value("workers").map_or(Some(1), |v| self.eval.int(v, "workers", 1, max));
+        let parallel =
+            value("parallel").map_or(Some(1), |v| self.eval.int(v, "parallel", 1, 10_000));
+        let retries = value("retry").map_or(Some(0), |v| self.eval.int(v, "retry", 0, 1_000));
+        let timeout = match value("timeout") {
+            Some(v) => match self.eval.duration(v) {
+                Some(0) => {
+                    self.eval
+                        .error(
+                            Code::OutOfRange,
+                            v.span(),
+                            "a timeout of 0 would stop every worker at once",
+                        )
+                        .emit();
+                    None
+                }
+                other => other.map(Some),
+            },
+            None => Some(None),
+        };
+        let ttl = value("ttl").map_or(Some(default_ttl), |v| self.ttl(v));
+        let reduce = match value("reduce") {
+            Some(v) => {
+                let reduce = self.command(v);
+                if reduce.as_ref().is_some_and(Command::mentions_item) {
+                    self.eval
+                        .error(Code::ItemWithoutShard, v.span(), "`{item}` has no meaning in `reduce`")
+                        .label("reduce runs once, after all items")
+                        .help("read the workers' results from a shared volume; WORLD_SIZE says how many workers there were")
+                        .emit();
+                    None
+                } else {
+                    reduce.map(Some)
+                }
+            }
+            None => Some(None),
+        };
+        let shard = match value("shard") {
+            Some(v) => self.shard(v).map(Some),
+            None => Some(None),
+        };
+        if let (Some(Command::Shell(_) | Command::Argv(_)), Some(None)) =
+            (command.as_ref(), shard.as_ref())
+            && command.as_ref().is_some_and(Command::mentions_item)
+            && let Some(v) = value("run")
+        {
+            self.eval
+                        .error(Code::ItemWithoutShard, v.span(), "the command uses the item (`{item}` or `$VCP_ITEM`) but the stage has no `shard` rule")
+                        .label("no items to run this for")
+                        .help("add `shard = range(0, 100)` (or a list, `lines(path)`, `files(glob)`), or remove `{item}`")
+                        .emit();
+        }
+        let after = match value("after") {
+            Some(v) => self.after(v),
+            None => Vec::new(),
+        };
+        let env = self.env(maps.get("env").map_or(&[][..], Vec::as_slice));
+        let working_dir = match value("working_dir") {
+            Some(v) => self
+                .eval
+                .string(v)
+                .and_then(|p| match values::absolute_path(&p) {
+                    Ok(()) => Some(p),
+                    Err(why) => {
+                        self.eval
+                            .error(
+                                Code::BadPath,
+                                v.span(),
+                                format!("working_dir `{p}` is not valid: {why}"),
+                            )
+                            .label("invalid path")
+                            .emit();
+                        None
+                    }
+                }),
+            None => None,
+        };
+        let mut node_selector =
+            self.node_selector(maps.get("node_selector").map_or(&[][..], Vec::as_slice));
+        let tolerations = match value("tolerations") {
+            Some(v) => self.tolerations(v),
+            None => Vec::new(),
+        };
+        let resources = self.resources(maps.get("resources").map_or(&[][..], Vec::as_slice));
+        if let Some(model) = &resources.gpu_model {
+            node_selector.insert(resources.gpu_model_label.clone(), model.clone());
+        }
+        let mut labels = pipeline.labels.clone();
+        labels.extend(self.labels(maps.get("labels").map_or(&[][..], Vec::as_slice), true));
+        let mut annotations = pipeline.annotations.clone();
+        annotations.extend(self.labels(
+            maps.get("annotations").map_or(&[][..], Vec::as_slice),
+            false,
+        ));
+
+        let spans = StageSpans {
+            name: decl.name.span,
+            after: after.clone(),
+            reduce: value("reduce").map(Expr::span),
+        };
+        if self.errors() > errors_before {
+            return (None, spans);
+        }
+        let stage = (|| {
+            Some(ir::Stage {
+                name,
+                span: decl.name.span,
+                line: self.sources.location(decl.span).line,
+                image: image?,
+                command: command?,
+                workers: u32::try_from(workers?).ok()?,
+                parallel: u32::try_from(parallel?).ok()?,
+                shard: shard?,
+                retries: u32::try_from(retries?).ok()?,
+                timeout: timeout?,
+                ttl: ttl?,
+                reduce: reduce?,
+                after: {
+                    let mut names: Vec<String> = after.iter().map(|i| i.name.clone()).collect();
+                    names.sort();
+                    names.dedup();
+                    names
+                },
+                env,
+                working_dir,
+                node_selector,
+                tolerations,
+                resources,
+                labels,
+                annotations,
+            })
+        })();
+        (stage, spans)
+    }
+
+    pub(super) fn command(&mut self, v: &Expr) -> Option<Command> {
+        match v {
+            Expr::List { items, span } => {
+                if items.is_empty() {
+                    self.eval
+                        .error(Code::WrongType, *span, "the argument list is empty")
+                        .label("no program to run")
+                        .emit();
+                    return None;
+                }
+                let mut args = Vec::new();
+                for item in items {
+                    let text = self.eval.text(item)?;
+                    let mut parts = Vec::new();
+                    for (i, piece) in text.split("{item}").enumerate() {
+                        if i > 0 {
+                            parts.push(ArgPart::Item);
+                        }
+                        if !piece.is_empty() {
+                            parts.push(ArgPart::Text(piece.to_string()));
+                        }
+                    }
+                    args.push(parts);
+                }
+                Some(Command::Argv(args))
+            }
+            _ => {
+                let code = self.eval.shell(v)?;
+                if code.trim().is_empty() {
+                    self.eval
+                        .error(Code::WrongType, v.span(), "the command is empty")
+                        .label("nothing to run")
+                        .emit();
+                    return None;
+                }
+                Some(Command::Shell(code))
+            }
+        }
+    }
+
+    pub(super) fn after(&mut self, v: &Expr) -> Vec<Ident> {
+        let items: Vec<&Expr> = match v {
+            Expr::List { items, .. } => items.iter().collect(),
+            other => vec![other],
+        };
+        let mut out = Vec::new();
+        for item in items {
+            match item {
+                Expr::Ident(i) => out.push(i.clone()),
+                Expr::Str(s) if s.as_plain().is_some() => {
+                    self.eval
+                        .error(
+                            Code::WrongType,
+                            s.span,
+                            "stages in `after` are names, not strings",
+                        )
+                        .label("remove the quotes")
+                        .help(format!(
+                            "write `after = [{}]`",
+                            s.as_plain().unwrap_or_default()
+                        ))
+                        .emit();
+                }
+                other => self.eval.wrong_type(other, "a stage name"),
+            }
+        }
+        out
+    }
+}
