@@ -164,6 +164,58 @@ impl Diagnostic {
     }
 }
 
+/// The diagnostics of one check, in the order they were found. The checker
+/// owns one and lends it to every part that reports (the loader, the
+/// evaluator, the name budgets); each builds a [`Diagnostic`] with
+/// [`Diagnostic::error`] and its `with_*` methods and pushes it here.
+#[derive(Clone, Debug, Default)]
+pub struct Diagnostics {
+    list: Vec<Diagnostic>,
+    errors: usize,
+}
+
+impl Diagnostics {
+    pub fn new() -> Diagnostics {
+        Diagnostics::default()
+    }
+
+    pub fn push(&mut self, diag: Diagnostic) {
+        self.errors += usize::from(diag.is_error());
+        self.list.push(diag);
+    }
+
+    /// How many of the diagnostics are errors: a part that reports compares
+    /// the count before and after to learn whether it failed.
+    pub fn error_count(&self) -> usize {
+        self.errors
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, Diagnostic> {
+        self.list.iter()
+    }
+
+    pub fn into_vec(self) -> Vec<Diagnostic> {
+        self.list
+    }
+}
+
+impl Extend<Diagnostic> for Diagnostics {
+    fn extend<I: IntoIterator<Item = Diagnostic>>(&mut self, diags: I) {
+        for diag in diags {
+            self.push(diag);
+        }
+    }
+}
+
+impl IntoIterator for Diagnostics {
+    type Item = Diagnostic;
+    type IntoIter = std::vec::IntoIter<Diagnostic>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.list.into_iter()
+    }
+}
+
 /// The closest candidate to `name`, if it is close enough to be a likely typo.
 pub fn did_you_mean<'a>(
     name: &str,

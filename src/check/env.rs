@@ -4,7 +4,7 @@
 use super::items::plural;
 use super::pipeline::PipelineChecker;
 use super::values;
-use crate::diag::{Code, did_you_mean};
+use crate::diag::{Code, Diagnostic, did_you_mean};
 use crate::ir::{self, EnvValue};
 use crate::syntax::ast::Expr;
 
@@ -14,22 +14,22 @@ impl PipelineChecker<'_> {
         for (key, value, _) in self.map_entries(maps, "environment variable") {
             let name = key.name.clone();
             if let Err(why) = values::env_name(&name) {
-                self.eval
-                    .error(
+                self.diags.push(
+                    Diagnostic::error(
                         Code::BadEnvName,
                         key.span,
                         format!("`{name}` is not a valid environment variable name: {why}"),
                     )
-                    .label("invalid name")
-                    .emit();
+                    .with_label("invalid name"),
+                );
                 continue;
             }
             if is_reserved_env(&name) {
-                self.eval
-                    .error(Code::BadEnvName, key.span, format!("`{name}` is set by vcp for every worker"))
-                    .label("reserved")
-                    .help("RANK, WORLD_SIZE and the VC_*, VK_* and VCP_* variables come from Volcano and the wrapper; choose another name")
-                    .emit();
+                self.diags.push(
+                    Diagnostic::error(Code::BadEnvName, key.span, format!("`{name}` is set by vcp for every worker"))
+                        .with_label("reserved")
+                        .with_help("RANK, WORLD_SIZE and the VC_*, VK_* and VCP_* variables come from Volcano and the wrapper; choose another name"),
+                );
                 continue;
             }
             let value = match value {
@@ -40,24 +40,22 @@ impl PipelineChecker<'_> {
                 } => {
                     let kind = f.name.as_str();
                     if kind != "secret" && kind != "config_map" {
-                        let mut b = self
-                            .eval
-                            .error(
-                                Code::UnknownName,
-                                f.span,
-                                format!("unknown function `{kind}`"),
-                            )
-                            .label("not a function");
-                        b = match did_you_mean(kind, ["secret", "config_map"]) {
-                            Some(s) => b.help(format!("did you mean `{s}`?")),
-                            None => b.help("environment values are strings, `secret(name, key)` or `config_map(name, key)`"),
+                        let mut diag = Diagnostic::error(
+                            Code::UnknownName,
+                            f.span,
+                            format!("unknown function `{kind}`"),
+                        )
+                        .with_label("not a function");
+                        diag = match did_you_mean(kind, ["secret", "config_map"]) {
+                            Some(s) => diag.with_help(format!("did you mean `{s}`?")),
+                            None => diag.with_help("environment values are strings, `secret(name, key)` or `config_map(name, key)`"),
                         };
-                        b.emit();
+                        self.diags.push(diag);
                         continue;
                     }
                     if args.len() != 2 {
-                        self.eval
-                            .error(
+                        self.diags.push(
+                            Diagnostic::error(
                                 Code::WrongType,
                                 *span,
                                 format!(
@@ -65,8 +63,8 @@ impl PipelineChecker<'_> {
                                     plural(args.len(), "argument")
                                 ),
                             )
-                            .label(format!("{kind}(\"name\", \"key\")"))
-                            .emit();
+                            .with_label(format!("{kind}(\"name\", \"key\")")),
+                        );
                         continue;
                     }
                     let object = self.name_value(
@@ -78,17 +76,15 @@ impl PipelineChecker<'_> {
                         },
                         values::dns1123_subdomain,
                     );
-                    let key_text = self.eval.string(&args[1]);
+                    let key_text = self.eval().string(&args[1]);
                     let Some(key_text) = key_text.filter(|k| match values::config_key(k) {
                         Ok(()) => true,
                         Err(why) => {
-                            self.eval
-                                .error(
-                                    Code::BadName,
-                                    args[1].span(),
-                                    format!("key `{k}` is not valid: {why}"),
-                                )
-                                .emit();
+                            self.diags.push(Diagnostic::error(
+                                Code::BadName,
+                                args[1].span(),
+                                format!("key `{k}` is not valid: {why}"),
+                            ));
                             false
                         }
                     }) else {
@@ -108,16 +104,15 @@ impl PipelineChecker<'_> {
                     }
                 }
                 other => {
-                    let Some(text) = self.eval.text(other) else {
+                    let Some(text) = self.eval().text(other) else {
                         continue;
                     };
                     if let Some(why) = credential_smell(&name, &text) {
-                        self.eval
-                            .error(Code::InlineSecret, other.span(), format!("`{name}` looks like a credential written inline ({why})"))
-                            .label("this value ends up in Git and in the manifests")
-                            .help(format!("store it in a Secret and write `{name} = secret(\"<secret-name>\", \"<key>\")`"))
-                            .warning()
-                            .emit();
+                        self.diags.push(
+                            Diagnostic::warning(Code::InlineSecret, other.span(), format!("`{name}` looks like a credential written inline ({why})"))
+                                .with_label("this value ends up in Git and in the manifests")
+                                .with_help(format!("store it in a Secret and write `{name} = secret(\"<secret-name>\", \"<key>\")`")),
+                        );
                     }
                     EnvValue::Literal(text)
                 }

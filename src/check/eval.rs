@@ -2,42 +2,22 @@
 //! returns `None` after reporting a diagnostic, so that checking goes on and
 //! every mistake of a file is reported in one run.
 
+use super::params::Params;
 use super::values;
-use crate::diag::{Code, Diagnostic, did_you_mean};
+use crate::diag::{Code, Diagnostic, Diagnostics, did_you_mean};
 use crate::ir::{self, ParamValue};
-use crate::source::Span;
+use crate::source::{SourceMap, Span};
 use crate::syntax::ast::{Expr, StrLit, StrPart};
-use std::collections::BTreeMap;
 
-/// A declared parameter: its final value and where it is declared.
-#[derive(Clone, Debug)]
-pub(super) struct Param {
-    pub(super) value: ParamValue,
-    pub(super) span: Span,
-}
-
+/// The evaluator: borrowed from the checker for each expression it reads,
+/// with the pipeline's parameters and the checker's diagnostics.
 pub(super) struct Eval<'a> {
-    pub(super) sources: &'a crate::source::SourceMap,
-    pub(super) params: BTreeMap<String, Param>,
-    /// Declared parameters without a usable value (their error is already
-    /// reported): using one fails quietly instead of "unknown parameter".
-    pub(super) poisoned: std::collections::BTreeSet<String>,
-    pub(super) diags: &'a mut Vec<Diagnostic>,
+    pub(super) sources: &'a SourceMap,
+    pub(super) params: &'a Params,
+    pub(super) diags: &'a mut Diagnostics,
 }
 
 impl Eval<'_> {
-    pub(super) fn error(
-        &mut self,
-        code: Code,
-        span: Span,
-        message: impl Into<String>,
-    ) -> DiagBuilder<'_> {
-        DiagBuilder {
-            diags: self.diags,
-            diag: Some(Diagnostic::error(code, span, message)),
-        }
-    }
-
     pub(super) fn wrong_type(&mut self, expr: &Expr, expected: &str) {
         let mut help = None;
         match expr {
@@ -59,55 +39,52 @@ impl Eval<'_> {
             }
             _ => {}
         }
-        let mut b = self
-            .error(
-                Code::WrongType,
-                expr.span(),
-                format!("expected {expected}, found {}", expr.describe()),
-            )
-            .label(format!("expected {expected}"));
+        let mut diag = Diagnostic::error(
+            Code::WrongType,
+            expr.span(),
+            format!("expected {expected}, found {}", expr.describe()),
+        )
+        .with_label(format!("expected {expected}"));
         if let Some(h) = help {
-            b = b.help(h);
+            diag = diag.with_help(h);
         }
-        b.emit();
+        self.diags.push(diag);
     }
 
     /// The parameter a name refers to, reporting E0201 when there is none.
     fn param(&mut self, name: &str, span: Span) -> Option<ParamValue> {
-        if let Some(p) = self.params.get(name) {
-            return Some(p.value.clone());
+        if let Some(value) = self.params.value(name) {
+            return Some(value.clone());
         }
-        if self.poisoned.contains(name) {
+        if self.params.is_declared(name) {
             return None;
         }
-        let suggestion =
-            did_you_mean(name, self.params.keys().map(String::as_str)).map(str::to_string);
-        let mut b = self
-            .error(
-                Code::UnknownName,
-                span,
-                format!("unknown parameter `{name}`"),
-            )
-            .label("not a parameter of this pipeline");
+        let suggestion = did_you_mean(name, self.params.usable_names()).map(str::to_string);
+        let mut diag = Diagnostic::error(
+            Code::UnknownName,
+            span,
+            format!("unknown parameter `{name}`"),
+        )
+        .with_label("not a parameter of this pipeline");
         let shell_like = name
             .chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
-        b = match suggestion {
-            Some(s) => b.help(format!("did you mean `{s}`?")),
-            None if shell_like => b.help(format!(
+        diag = match suggestion {
+            Some(s) => diag.with_help(format!("did you mean `{s}`?")),
+            None if shell_like => diag.with_help(format!(
                 "`${{{name}}}` inserts a vcp parameter; for the shell variable write `${name}` or `$${{{name}}}`"
             )),
-            None => b.help(format!(
+            None => diag.with_help(format!(
                 "declare it in the pipeline: `param {name}: string = \"...\"`"
             )),
         };
-        b.emit();
+        self.diags.push(diag);
         None
     }
 
     /// True for a name that is a parameter, usable or not.
     fn is_param(&self, name: &str) -> bool {
-        self.params.contains_key(name) || self.poisoned.contains(name)
+        self.params.is_declared(name)
     }
 
     /// A string with `${param}` replaced by the parameters' values.
@@ -172,10 +149,11 @@ impl Eval<'_> {
                 .match_indices("{item}")
                 .find(|(i, _)| raw[..*i].matches('\'').count() % 2 == 1)
                 .map_or(s.span, |(i, _)| s.span.sub(i, "{item}".len()));
-            self.error(Code::QuotedItem, at, "`{item}` is inside single quotes")
-                .label("the shell will not expand it here")
-                .help("write `{item}` unquoted or inside double quotes; it always becomes exactly one argument")
-                .emit();
+            self.diags.push(
+                Diagnostic::error(Code::QuotedItem, at, "`{item}` is inside single quotes")
+                    .with_label("the shell will not expand it here")
+                    .with_help("write `{item}` unquoted or inside double quotes; it always becomes exactly one argument"),
+            );
             return None;
         }
         Some(code.replace("{item}", ir::SHELL_ITEM))
@@ -194,13 +172,14 @@ impl Eval<'_> {
             Expr::Ident(i) if self.is_param(&i.name) => match self.param(&i.name, i.span)? {
                 ParamValue::Int(v) => (v, i.span),
                 _ => {
-                    self.error(
-                        Code::WrongType,
-                        i.span,
-                        format!("parameter `{}` is not an `int`", i.name),
-                    )
-                    .label("expected an integer")
-                    .emit();
+                    self.diags.push(
+                        Diagnostic::error(
+                            Code::WrongType,
+                            i.span,
+                            format!("parameter `{}` is not an `int`", i.name),
+                        )
+                        .with_label("expected an integer"),
+                    );
                     return None;
                 }
             },
@@ -232,13 +211,14 @@ impl Eval<'_> {
         } else {
             format!("at most {max}")
         };
-        self.error(
-            Code::OutOfRange,
-            span,
-            format!("`{what}` = {text} is out of range: it must be {range}"),
-        )
-        .label(format!("must be {range}"))
-        .emit();
+        self.diags.push(
+            Diagnostic::error(
+                Code::OutOfRange,
+                span,
+                format!("`{what}` = {text} is out of range: it must be {range}"),
+            )
+            .with_label(format!("must be {range}")),
+        );
     }
 
     pub(super) fn bool(&mut self, expr: &Expr) -> Option<bool> {
@@ -264,10 +244,11 @@ impl Eval<'_> {
             Expr::Quantity { text, span } => (text.clone(), *span),
             Expr::Str(s) => (self.string(expr)?, s.span),
             Expr::Number { text, span } => {
-                self.error(Code::BadDuration, *span, format!("`{text}` has no unit"))
-                    .label("a duration needs a unit")
-                    .help(format!("write `{text}s`, `{text}m` or `{text}h`"))
-                    .emit();
+                self.diags.push(
+                    Diagnostic::error(Code::BadDuration, *span, format!("`{text}` has no unit"))
+                        .with_label("a duration needs a unit")
+                        .with_help(format!("write `{text}s`, `{text}m` or `{text}h`")),
+                );
                 return None;
             }
             Expr::Ident(i) if self.is_param(&i.name) => match self.param(&i.name, i.span)? {
@@ -285,14 +266,15 @@ impl Eval<'_> {
         match values::duration(&text) {
             Ok(d) => Some(d),
             Err(why) => {
-                self.error(
-                    Code::BadDuration,
-                    span,
-                    format!("`{text}` is not a valid duration: {why}"),
-                )
-                .label("invalid duration")
-                .help("durations look like `30s`, `10m`, `2h`, `1d` or `1h30m`")
-                .emit();
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::BadDuration,
+                        span,
+                        format!("`{text}` is not a valid duration: {why}"),
+                    )
+                    .with_label("invalid duration")
+                    .with_help("durations look like `30s`, `10m`, `2h`, `1d` or `1h30m`"),
+                );
                 None
             }
         }
@@ -311,13 +293,14 @@ impl Eval<'_> {
         match values::quantity(&text) {
             Ok(q) => Some((text, q, span)),
             Err(why) => {
-                self.error(
-                    Code::BadQuantity,
-                    span,
-                    format!("`{text}` is not a valid quantity: {why}"),
-                )
-                .label("invalid quantity")
-                .emit();
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::BadQuantity,
+                        span,
+                        format!("`{text}` is not a valid quantity: {why}"),
+                    )
+                    .with_label("invalid quantity"),
+                );
                 None
             }
         }
@@ -344,38 +327,6 @@ fn item_in_single_quotes(code: &str) -> bool {
         }
     }
     false
-}
-
-/// A diagnostic being built; pushed on [`DiagBuilder::emit`].
-pub(super) struct DiagBuilder<'d> {
-    diags: &'d mut Vec<Diagnostic>,
-    diag: Option<Diagnostic>,
-}
-
-impl DiagBuilder<'_> {
-    pub(super) fn label(mut self, label: impl Into<String>) -> Self {
-        self.diag = self.diag.map(|d| d.with_label(label));
-        self
-    }
-    pub(super) fn help(mut self, help: impl Into<String>) -> Self {
-        self.diag = self.diag.map(|d| d.with_help(help));
-        self
-    }
-    pub(super) fn secondary(mut self, span: Span, message: impl Into<String>) -> Self {
-        self.diag = self.diag.map(|d| d.with_secondary(span, message));
-        self
-    }
-    pub(super) fn warning(mut self) -> Self {
-        if let Some(d) = &mut self.diag {
-            d.severity = crate::diag::Severity::Warning;
-        }
-        self
-    }
-    pub(super) fn emit(mut self) {
-        if let Some(d) = self.diag.take() {
-            self.diags.push(d);
-        }
-    }
 }
 
 #[cfg(test)]

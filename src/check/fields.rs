@@ -3,7 +3,7 @@
 //! names, duplicates, declarations where only fields may go.
 
 use super::pipeline::PipelineChecker;
-use crate::diag::{Code, did_you_mean};
+use crate::diag::{Code, Diagnostic, did_you_mean};
 use crate::source::Span;
 use crate::syntax::ast::{Block, Entry, Expr, Field};
 use std::collections::BTreeMap;
@@ -115,16 +115,16 @@ impl PipelineChecker<'_> {
                 continue;
             }
             if let Some(first) = seen.get(key) {
-                self.eval
-                    .error(
+                self.diags.push(
+                    Diagnostic::error(
                         Code::DuplicateField,
                         f.key.span,
                         format!("`{key}` is set twice in this {block}"),
                     )
-                    .label("second value")
-                    .secondary(*first, "first set here")
-                    .help("keep one of them")
-                    .emit();
+                    .with_label("second value")
+                    .with_secondary(*first, "first set here")
+                    .with_help("keep one of them"),
+                );
                 continue;
             }
             seen.insert(key, f.key.span);
@@ -145,18 +145,16 @@ impl PipelineChecker<'_> {
         if let Some(m) = suggestion {
             self.suggested.insert(m.to_string());
         }
-        let mut b = self
-            .eval
-            .error(
-                Code::UnknownField,
-                f.key.span,
-                format!("unknown field `{key}` in {block}"),
-            )
-            .label("unknown field");
-        b = if let Some(m) = suggestion {
-            b.help(format!("did you mean `{m}`?"))
+        let mut diag = Diagnostic::error(
+            Code::UnknownField,
+            f.key.span,
+            format!("unknown field `{key}` in {block}"),
+        )
+        .with_label("unknown field");
+        diag = if let Some(m) = suggestion {
+            diag.with_help(format!("did you mean `{m}`?"))
         } else if stage_like && RESOURCE_FIELDS.contains(&key) {
-            b.help(format!("`{key}` belongs in `resources {{ {key} = ... }}`"))
+            diag.with_help(format!("`{key}` belongs in `resources {{ {key} = ... }}`"))
         } else if (block == "pipeline" && STAGE_FIELDS.contains(&key))
             || (block != "pipeline" && PIPELINE_FIELDS.contains(&key))
         {
@@ -165,11 +163,11 @@ impl PipelineChecker<'_> {
             } else {
                 "the pipeline"
             };
-            b.help(format!("`{key}` belongs in {home}"))
+            diag.with_help(format!("`{key}` belongs in {home}"))
         } else {
-            b.help(format!("{block} fields are: {}", known.join(", ")))
+            diag.with_help(format!("{block} fields are: {}", known.join(", ")))
         };
-        b.emit();
+        self.diags.push(diag);
     }
 
     /// The `key = value` entries of map values, in order, with declarations
@@ -182,7 +180,7 @@ impl PipelineChecker<'_> {
         let mut out = Vec::new();
         for map in maps {
             let Expr::Map(block) = map else {
-                self.eval
+                self.eval()
                     .wrong_type(map, &format!("a block of {what}s: {{ name = value }}"));
                 continue;
             };
@@ -191,15 +189,15 @@ impl PipelineChecker<'_> {
                 match entry {
                     Entry::Field(f) => {
                         if let Some(first) = seen.get(f.key.name.as_str()) {
-                            self.eval
-                                .error(
+                            self.diags.push(
+                                Diagnostic::error(
                                     Code::DuplicateField,
                                     f.key.span,
                                     format!("`{}` is set twice", f.key.name),
                                 )
-                                .label("second value")
-                                .secondary(*first, "first set here")
-                                .emit();
+                                .with_label("second value")
+                                .with_secondary(*first, "first set here"),
+                            );
                             continue;
                         }
                         seen.insert(&f.key.name, f.key.span);
@@ -219,14 +217,14 @@ impl PipelineChecker<'_> {
             Entry::Param(_) => "a `param`",
             Entry::Field(_) => "a field",
         };
-        self.eval
-            .error(
+        self.diags.push(
+            Diagnostic::error(
                 Code::UnknownField,
                 entry.span(),
                 format!("{what} cannot be declared inside {inside}"),
             )
-            .label("not allowed here")
-            .help("stages, volumes and params are declared directly inside a pipeline")
-            .emit();
+            .with_label("not allowed here")
+            .with_help("stages, volumes and params are declared directly inside a pipeline"),
+        );
     }
 }

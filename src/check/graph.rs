@@ -3,7 +3,7 @@
 
 use super::pipeline::PipelineChecker;
 use super::stage::StageSpans;
-use crate::diag::{Code, did_you_mean};
+use crate::diag::{Code, Diagnostic, did_you_mean};
 use crate::ir;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,8 +16,8 @@ impl PipelineChecker<'_> {
                     .iter()
                     .find(|(o, _)| o.name == base && o.reduce.is_some())
             {
-                self.eval
-                    .error(
+                self.diags.push(
+                    Diagnostic::error(
                         Code::Duplicate,
                         spans.name,
                         format!(
@@ -25,9 +25,9 @@ impl PipelineChecker<'_> {
                             s.name
                         ),
                     )
-                    .secondary(other.reduce.unwrap_or(other.name), "that reduce step")
-                    .help("rename the stage")
-                    .emit();
+                    .with_secondary(other.reduce.unwrap_or(other.name), "that reduce step")
+                    .with_help("rename the stage"),
+                );
             }
         }
     }
@@ -43,24 +43,29 @@ impl PipelineChecker<'_> {
         for (name, spans) in stages {
             for dep in &spans.after {
                 if !names.contains(dep.name.as_str()) {
-                    let mut b = self
-                        .eval
-                        .error(Code::UnknownStage, dep.span, format!("stage `{name}` runs after `{}`, which is not a stage of this pipeline", dep.name))
-                        .label("unknown stage");
+                    let mut diag = Diagnostic::error(
+                        Code::UnknownStage,
+                        dep.span,
+                        format!(
+                            "stage `{name}` runs after `{}`, which is not a stage of this pipeline",
+                            dep.name
+                        ),
+                    )
+                    .with_label("unknown stage");
                     if let Some(m) = did_you_mean(&dep.name, names.iter().copied()) {
-                        b = b.help(format!("did you mean `{m}`?"));
+                        diag = diag.with_help(format!("did you mean `{m}`?"));
                     }
-                    b.emit();
+                    self.diags.push(diag);
                     bad = true;
                 } else if dep.name == *name {
-                    self.eval
-                        .error(
+                    self.diags.push(
+                        Diagnostic::error(
                             Code::DependencyCycle,
                             dep.span,
                             format!("stage `{name}` runs after itself"),
                         )
-                        .label("it would never start")
-                        .emit();
+                        .with_label("it would never start"),
+                    );
                     bad = true;
                 }
             }
@@ -139,15 +144,13 @@ impl PipelineChecker<'_> {
             .iter()
             .find(|d| d.name == stages[second].0.name)
             .map_or(stages[first].1.name, |d| d.span);
-        let mut b = self
-            .eval
-            .error(
-                Code::DependencyCycle,
-                edge,
-                format!("stages wait for each other: {}", names.join(" runs after ")),
-            )
-            .label("closes the cycle")
-            .help("no stage of a cycle can ever start; remove one of these `after` entries");
+        let mut diag = Diagnostic::error(
+            Code::DependencyCycle,
+            edge,
+            format!("stages wait for each other: {}", names.join(" runs after ")),
+        )
+        .with_label("closes the cycle")
+        .with_help("no stage of a cycle can ever start; remove one of these `after` entries");
         for &i in &cycle[1..] {
             let next = cycle[(cycle.iter().position(|&c| c == i).unwrap_or(0) + 1) % cycle.len()];
             if let Some(d) = stages[i]
@@ -156,7 +159,7 @@ impl PipelineChecker<'_> {
                 .iter()
                 .find(|d| d.name == stages[next].0.name)
             {
-                b = b.secondary(
+                diag = diag.with_secondary(
                     d.span,
                     format!(
                         "`{}` runs after `{}`",
@@ -165,6 +168,6 @@ impl PipelineChecker<'_> {
                 );
             }
         }
-        b.emit();
+        self.diags.push(diag);
     }
 }

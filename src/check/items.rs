@@ -1,7 +1,7 @@
 //! Work items and sharding: `shard = <source> [by <strategy>]`.
 
 use super::pipeline::PipelineChecker;
-use crate::diag::{Code, did_you_mean};
+use crate::diag::{Code, Diagnostic, did_you_mean};
 use crate::ir::{self, ItemSource, Strategy};
 use crate::syntax::ast::Expr;
 
@@ -18,19 +18,18 @@ impl PipelineChecker<'_> {
                     "hash" => Strategy::Hash,
                     "size" => Strategy::Size,
                     other => {
-                        let mut b = self
-                            .eval
-                            .error(
-                                Code::UnknownShard,
-                                strategy.span,
-                                format!("unknown shard strategy `{other}`"),
-                            )
-                            .label("not a strategy");
-                        b = match did_you_mean(other, known) {
-                            Some(s) => b.help(format!("did you mean `{s}`?")),
-                            None => b.help("strategies are `modulo`, `block`, `hash` and `size`"),
+                        let mut diag = Diagnostic::error(
+                            Code::UnknownShard,
+                            strategy.span,
+                            format!("unknown shard strategy `{other}`"),
+                        )
+                        .with_label("not a strategy");
+                        diag = match did_you_mean(other, known) {
+                            Some(s) => diag.with_help(format!("did you mean `{s}`?")),
+                            None => diag
+                                .with_help("strategies are `modulo`, `block`, `hash` and `size`"),
                         };
-                        b.emit();
+                        self.diags.push(diag);
                         return None;
                     }
                 };
@@ -49,12 +48,12 @@ impl PipelineChecker<'_> {
                 Expr::By { strategy, .. } => strategy.span,
                 _ => v.span(),
             };
-            self.eval
-                .error(Code::StrategyMismatch, by_span, format!("`size` balances files by their size, but the items are {what}"))
-                .label("needs files")
-                .secondary(source_expr.span(), "these items have no size")
-                .help("use `files(\"/data/*.parquet\") by size` or `lines(\"list-of-paths.txt\") by size`; for other items use `modulo`, `block` or `hash`")
-                .emit();
+            self.diags.push(
+                Diagnostic::error(Code::StrategyMismatch, by_span, format!("`size` balances files by their size, but the items are {what}"))
+                    .with_label("needs files")
+                    .with_secondary(source_expr.span(), "these items have no size")
+                    .with_help("use `files(\"/data/*.parquet\") by size` or `lines(\"list-of-paths.txt\") by size`; for other items use `modulo`, `block` or `hash`"),
+            );
             return None;
         }
         Some(ir::Shard { source, strategy })
@@ -64,23 +63,23 @@ impl PipelineChecker<'_> {
         match expr {
             Expr::List { items, span } => {
                 if items.is_empty() {
-                    self.eval
-                        .error(Code::BadItem, *span, "the item list is empty")
-                        .label("no items")
-                        .help("list at least one item, or remove `shard`")
-                        .emit();
+                    self.diags.push(
+                        Diagnostic::error(Code::BadItem, *span, "the item list is empty")
+                            .with_label("no items")
+                            .with_help("list at least one item, or remove `shard`"),
+                    );
                     return None;
                 }
                 let mut out = Vec::new();
                 let mut ok = true;
                 for item in items {
-                    let Some(text) = self.eval.text(item) else {
+                    let Some(text) = self.eval().text(item) else {
                         ok = false;
                         continue;
                     };
                     if text.is_empty() || memchr::memchr2(b'\n', b'\0', text.as_bytes()).is_some() {
-                        self.eval
-                            .error(
+                        self.diags.push(
+                            Diagnostic::error(
                                 Code::BadItem,
                                 item.span(),
                                 if text.is_empty() {
@@ -89,9 +88,9 @@ impl PipelineChecker<'_> {
                                     "an item cannot contain a newline or NUL".to_string()
                                 },
                             )
-                            .label("invalid item")
-                            .help("items travel one per line through the shard files")
-                            .emit();
+                            .with_label("invalid item")
+                            .with_help("items travel one per line through the shard files"),
+                        );
                         ok = false;
                         continue;
                     }
@@ -102,8 +101,8 @@ impl PipelineChecker<'_> {
             Expr::Call { name, args, span } => match name.name.as_str() {
                 "range" => {
                     if !(2..=3).contains(&args.len()) {
-                        self.eval
-                            .error(
+                        self.diags.push(
+                            Diagnostic::error(
                                 Code::BadShardArgs,
                                 *span,
                                 format!(
@@ -111,23 +110,27 @@ impl PipelineChecker<'_> {
                                     plural(args.len(), "argument")
                                 ),
                             )
-                            .label("range(start, end) or range(start, end, step)")
-                            .emit();
+                            .with_label("range(start, end) or range(start, end, step)"),
+                        );
                         return None;
                     }
                     // Items are computed by awk in the wrapper, in doubles:
                     // keep them exact and printable as integers everywhere.
                     let limit = i64::from(i32::MAX);
-                    let start = self.eval.int(&args[0], "range start", -limit, limit);
-                    let end = self.eval.int(&args[1], "range end", -limit, limit);
+                    let start = self.eval().int(&args[0], "range start", -limit, limit);
+                    let end = self.eval().int(&args[1], "range end", -limit, limit);
                     let step = match args.get(2) {
                         Some(s) => {
-                            let step = self.eval.int(s, "range step", -limit, limit)?;
+                            let step = self.eval().int(s, "range step", -limit, limit)?;
                             if step == 0 {
-                                self.eval
-                                    .error(Code::BadShardArgs, s.span(), "a range step cannot be 0")
-                                    .label("would never end")
-                                    .emit();
+                                self.diags.push(
+                                    Diagnostic::error(
+                                        Code::BadShardArgs,
+                                        s.span(),
+                                        "a range step cannot be 0",
+                                    )
+                                    .with_label("would never end"),
+                                );
                                 return None;
                             }
                             step
@@ -137,23 +140,19 @@ impl PipelineChecker<'_> {
                     let (start, end) = (start?, end?);
                     let empty = if step > 0 { start >= end } else { start <= end };
                     if empty {
-                        self.eval
-                            .error(Code::BadShardArgs, *span, format!("this range has no items: range({start}, {end}, {step})"))
-                            .label("empty")
-                            .help(if step > 0 {
+                        self.diags.push(Diagnostic::error(Code::BadShardArgs, *span, format!("this range has no items: range({start}, {end}, {step})")).with_label("empty").with_help(if step > 0 {
                                 "the end is exclusive and must be above the start; count down with a negative step: range(10, 0, -1)"
                             } else {
                                 "with a negative step the end must be below the start"
-                            })
-                            .emit();
+                            }));
                         return None;
                     }
                     Some(ItemSource::Range { start, end, step })
                 }
                 "lines" | "files" => {
                     if args.len() != 1 {
-                        self.eval
-                            .error(
+                        self.diags.push(
+                            Diagnostic::error(
                                 Code::BadShardArgs,
                                 *span,
                                 format!(
@@ -162,26 +161,24 @@ impl PipelineChecker<'_> {
                                     plural(args.len(), "argument")
                                 ),
                             )
-                            .label(if name.name == "lines" {
+                            .with_label(if name.name == "lines" {
                                 "lines(\"/data/items.txt\")"
                             } else {
                                 "files(\"/data/*.csv\")"
-                            })
-                            .emit();
+                            }),
+                        );
                         return None;
                     }
-                    let text = self.eval.string(&args[0])?;
+                    let text = self.eval().string(&args[0])?;
                     if text.is_empty() || text.contains(['\n', '\0']) {
-                        self.eval
-                            .error(
-                                Code::BadShardArgs,
-                                args[0].span(),
-                                format!(
-                                    "the argument of `{}` must be a non-empty path on one line",
-                                    name.name
-                                ),
-                            )
-                            .emit();
+                        self.diags.push(Diagnostic::error(
+                            Code::BadShardArgs,
+                            args[0].span(),
+                            format!(
+                                "the argument of `{}` must be a non-empty path on one line",
+                                name.name
+                            ),
+                        ));
                         return None;
                     }
                     Some(if name.name == "lines" {
@@ -191,24 +188,22 @@ impl PipelineChecker<'_> {
                     })
                 }
                 other => {
-                    let mut b = self
-                        .eval
-                        .error(
-                            Code::UnknownShard,
-                            name.span,
-                            format!("unknown item source `{other}`"),
-                        )
-                        .label("not an item source");
-                    b = match did_you_mean(other, ["range", "lines", "files"]) {
-                        Some(s) => b.help(format!("did you mean `{s}`?")),
-                        None => b.help("item sources are `range(start, end[, step])`, `[...]`, `lines(path)` and `files(glob)`"),
+                    let mut diag = Diagnostic::error(
+                        Code::UnknownShard,
+                        name.span,
+                        format!("unknown item source `{other}`"),
+                    )
+                    .with_label("not an item source");
+                    diag = match did_you_mean(other, ["range", "lines", "files"]) {
+                        Some(s) => diag.with_help(format!("did you mean `{s}`?")),
+                        None => diag.with_help("item sources are `range(start, end[, step])`, `[...]`, `lines(path)` and `files(glob)`"),
                     };
-                    b.emit();
+                    self.diags.push(diag);
                     None
                 }
             },
             other => {
-                self.eval.wrong_type(
+                self.eval().wrong_type(
                     other,
                     "an item source: `range(...)`, `[...]`, `lines(...)` or `files(...)`",
                 );

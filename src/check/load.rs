@@ -3,7 +3,7 @@
 //! [`Loader`] trait, so this room does no IO itself.
 
 use super::Loader;
-use crate::diag::{Code, Diagnostic, did_you_mean};
+use crate::diag::{Code, Diagnostic, Diagnostics, did_you_mean};
 use crate::source::{FileId, Origin, SourceMap, Span};
 use crate::stdlib;
 use crate::syntax::{self, ast};
@@ -26,11 +26,7 @@ pub(super) struct Loaded {
 
 /// Loads the roots and everything they import. Problems become diagnostics;
 /// a file that cannot be read is left out.
-pub(super) fn load(
-    roots: &[String],
-    loader: &mut dyn Loader,
-    diags: &mut Vec<Diagnostic>,
-) -> Loaded {
+pub(super) fn load(roots: &[String], loader: &mut dyn Loader, diags: &mut Diagnostics) -> Loaded {
     let mut state = State {
         loader,
         sources: SourceMap::new(),
@@ -75,7 +71,7 @@ struct State<'a> {
     sources: SourceMap,
     modules: BTreeMap<FileId, Module>,
     by_name: BTreeMap<String, FileId>,
-    diags: &'a mut Vec<Diagnostic>,
+    diags: &'a mut Diagnostics,
 }
 
 impl State<'_> {

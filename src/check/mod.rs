@@ -22,7 +22,7 @@ mod templates;
 mod values;
 mod volumes;
 
-use crate::diag::{self, Code, Diagnostic, did_you_mean};
+use crate::diag::{self, Code, Diagnostic, Diagnostics, did_you_mean};
 use crate::ir;
 use crate::source::{FileId, SourceMap};
 use crate::syntax::ast;
@@ -89,7 +89,7 @@ pub(crate) struct TemplateRef<'a> {
 }
 
 pub fn check(roots: &[String], loader: &mut dyn Loader, options: &Options) -> Checked {
-    let mut diags = Vec::new();
+    let mut diags = Diagnostics::new();
     let loaded = load::load(roots, loader, &mut diags);
     let templates = collect_templates(&loaded, &mut diags);
 
@@ -176,6 +176,7 @@ pub fn check(roots: &[String], loader: &mut dyn Loader, options: &Options) -> Ch
     }
 
     // A template used by several stages reports its own mistakes once.
+    let mut diags = diags.into_vec();
     let mut seen = BTreeSet::new();
     diags.retain(|d| {
         seen.insert((
@@ -198,7 +199,7 @@ pub fn check(roots: &[String], loader: &mut dyn Loader, options: &Options) -> Ch
 /// Every template of every loaded file, by name; duplicates are errors.
 fn collect_templates<'a>(
     loaded: &'a load::Loaded,
-    diags: &mut Vec<Diagnostic>,
+    diags: &mut Diagnostics,
 ) -> BTreeMap<String, TemplateRef<'a>> {
     let mut all: BTreeMap<String, TemplateRef<'a>> = BTreeMap::new();
     for module in loaded.modules.values() {

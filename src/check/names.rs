@@ -2,7 +2,7 @@
 //! naming functions (`ir::Pipeline::job_name` and friends) and checked against
 //! Kubernetes' and Volcano's limits before anything is emitted.
 
-use crate::diag::{Code, Diagnostic};
+use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::ir::{self, JobKind};
 use crate::source::Span;
 use crate::syntax::ast::Decl;
@@ -16,7 +16,7 @@ pub(super) fn check(
     decl: &Decl,
     namespace_span: Span,
     stage_spans: &BTreeMap<String, Span>,
-    diags: &mut Vec<Diagnostic>,
+    diags: &mut Diagnostics,
 ) {
     let flow = pipeline.is_flow();
     for job in pipeline.jobs() {

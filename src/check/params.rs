@@ -1,38 +1,85 @@
 //! Parameters: declarations, defaults and `--set` overrides.
 
-use super::eval::Param;
 use super::pipeline::PipelineChecker;
 use super::values;
 use crate::diag::{Code, Diagnostic, did_you_mean};
 use crate::ir::{self, ParamValue};
+use crate::source::Span;
 use crate::syntax::ast::{Expr, Ident, StrPart};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 const PARAM_TYPES: &[&str] = &["string", "int", "bool", "duration"];
+
+/// A pipeline's parameters: the usable values (defaults overridden by
+/// `--set`), and the names declared without one. The checker owns them and
+/// lends them to the evaluator.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Params {
+    values: BTreeMap<String, Param>,
+    /// Declared parameters without a usable value (their error is already
+    /// reported): using one fails quietly instead of "unknown parameter".
+    poisoned: BTreeSet<String>,
+}
+
+/// A usable parameter: its final value and where it is declared.
+#[derive(Clone, Debug)]
+struct Param {
+    value: ParamValue,
+    span: Span,
+}
+
+impl Params {
+    pub(super) fn value(&self, name: &str) -> Option<&ParamValue> {
+        self.values.get(name).map(|p| &p.value)
+    }
+
+    /// True for a declared parameter, usable or not.
+    pub(super) fn is_declared(&self, name: &str) -> bool {
+        self.values.contains_key(name) || self.poisoned.contains(name)
+    }
+
+    /// The names of the usable parameters, sorted.
+    pub(super) fn usable_names(&self) -> impl Iterator<Item = &str> {
+        self.values.keys().map(String::as_str)
+    }
+
+    /// Every declared name: the usable ones, then the others.
+    pub(super) fn names(&self) -> impl Iterator<Item = &String> {
+        self.values.keys().chain(&self.poisoned)
+    }
+
+    /// The final values, by name, as the IR holds them.
+    pub(super) fn to_values(&self) -> BTreeMap<String, ParamValue> {
+        self.values
+            .iter()
+            .map(|(name, p)| (name.clone(), p.value.clone()))
+            .collect()
+    }
+}
 
 impl PipelineChecker<'_> {
     /// Declared parameters, with `--set` overrides applied.
     pub(super) fn params(&mut self, params: &[&crate::syntax::ast::Param]) {
         let mut env_names: BTreeMap<String, &Ident> = BTreeMap::new();
         for p in params {
-            if let Some(first) = self.eval.params.get(&p.name.name) {
+            if let Some(first) = self.params.values.get(&p.name.name) {
                 let first = first.span;
-                self.eval
-                    .error(
+                self.diags.push(
+                    Diagnostic::error(
                         Code::Duplicate,
                         p.name.span,
                         format!("parameter `{}` is declared twice", p.name.name),
                     )
-                    .label("second declaration")
-                    .secondary(first, "first declared here")
-                    .emit();
+                    .with_label("second declaration")
+                    .with_secondary(first, "first declared here"),
+                );
                 continue;
             }
             let env = ir::param_env_name(&p.name.name);
             if let Some(other) = env_names.get(&env) {
                 let other = other.span;
-                self.eval
-                    .error(
+                self.diags.push(
+                    Diagnostic::error(
                         Code::Duplicate,
                         p.name.span,
                         format!(
@@ -41,28 +88,28 @@ impl PipelineChecker<'_> {
                             self.sources.slice(other)
                         ),
                     )
-                    .secondary(other, "the other one")
-                    .help("rename one of them")
-                    .emit();
+                    .with_secondary(other, "the other one")
+                    .with_help("rename one of them"),
+                );
                 continue;
             }
             env_names.insert(env, &p.name);
             let ty = p.ty.name.as_str();
             if !PARAM_TYPES.contains(&ty) {
-                let mut b = self
-                    .eval
-                    .error(
-                        Code::UnknownName,
-                        p.ty.span,
-                        format!("unknown parameter type `{ty}`"),
-                    )
-                    .label("not a type");
-                b = match did_you_mean(ty, PARAM_TYPES.iter().copied()) {
-                    Some(s) => b.help(format!("did you mean `{s}`?")),
-                    None => b.help("parameter types are `string`, `int`, `bool` and `duration`"),
+                let mut diag = Diagnostic::error(
+                    Code::UnknownName,
+                    p.ty.span,
+                    format!("unknown parameter type `{ty}`"),
+                )
+                .with_label("not a type");
+                diag = match did_you_mean(ty, PARAM_TYPES.iter().copied()) {
+                    Some(s) => diag.with_help(format!("did you mean `{s}`?")),
+                    None => {
+                        diag.with_help("parameter types are `string`, `int`, `bool` and `duration`")
+                    }
                 };
-                b.emit();
-                self.eval.poisoned.insert(p.name.name.clone());
+                self.diags.push(diag);
+                self.params.poisoned.insert(p.name.name.clone());
                 continue;
             }
             let set = self
@@ -72,46 +119,43 @@ impl PipelineChecker<'_> {
                 .rev()
                 .find(|(n, _)| *n == p.name.name)
                 .map(|(_, v)| v.clone());
-            let value = match set {
-                Some(text) => match parse_set(ty, &text) {
-                    Ok(v) => Some(v),
-                    Err(why) => {
-                        self.eval.diags.push(
-                            Diagnostic::global(
-                                Code::BadSet,
-                                format!("`--set {}={text}`: {why}", p.name.name),
-                            )
-                            .with_secondary(
-                                p.span,
-                                format!("`{}` is declared `{ty}` here", p.name.name),
-                            ),
-                        );
-                        None
-                    }
-                },
-                None => match &p.default {
-                    // Defaults cannot refer to other parameters: no order to resolve them in.
-                    Some(d) => self.param_default(ty, d),
-                    None => {
-                        self.eval
-                            .error(
+            let value =
+                match set {
+                    Some(text) => match parse_set(ty, &text) {
+                        Ok(v) => Some(v),
+                        Err(why) => {
+                            self.diags.push(
+                                Diagnostic::global(
+                                    Code::BadSet,
+                                    format!("`--set {}={text}`: {why}", p.name.name),
+                                )
+                                .with_secondary(
+                                    p.span,
+                                    format!("`{}` is declared `{ty}` here", p.name.name),
+                                ),
+                            );
+                            None
+                        }
+                    },
+                    None => match &p.default {
+                        // Defaults cannot refer to other parameters: no order to resolve them in.
+                        Some(d) => self.param_default(ty, d),
+                        None => {
+                            self.diags.push(Diagnostic::error(
                                 Code::MissingField,
                                 p.span,
                                 format!("parameter `{}` has no default value", p.name.name),
-                            )
-                            .label("needs a value")
-                            .help(format!(
+                            ).with_label("needs a value").with_help(format!(
                                 "give it a default (`param {}: {ty} = ...`) or pass `--set {}=...`",
                                 p.name.name, p.name.name
-                            ))
-                            .emit();
-                        None
-                    }
-                },
-            };
+                            )));
+                            None
+                        }
+                    },
+                };
             match value {
                 Some(value) => {
-                    self.eval.params.insert(
+                    self.params.values.insert(
                         p.name.name.clone(),
                         Param {
                             value,
@@ -120,7 +164,7 @@ impl PipelineChecker<'_> {
                     );
                 }
                 None => {
-                    self.eval.poisoned.insert(p.name.name.clone());
+                    self.params.poisoned.insert(p.name.name.clone());
                 }
             }
         }
@@ -131,24 +175,24 @@ impl PipelineChecker<'_> {
             && let Some(StrPart::Interp(id)) =
                 s.parts.iter().find(|p| matches!(p, StrPart::Interp(_)))
         {
-            self.eval
-                .error(
+            self.diags.push(
+                Diagnostic::error(
                     Code::BadString,
                     id.span,
                     "a parameter default cannot refer to another parameter",
                 )
-                .label("not allowed in a default")
-                .emit();
+                .with_label("not allowed in a default"),
+            );
             return None;
         }
         match ty {
-            "string" => self.eval.string(expr).map(ParamValue::String),
+            "string" => self.eval().string(expr).map(ParamValue::String),
             "int" => self
-                .eval
+                .eval()
                 .int(expr, "the default", i64::MIN, i64::MAX)
                 .map(ParamValue::Int),
-            "bool" => self.eval.bool(expr).map(ParamValue::Bool),
-            _ => self.eval.duration(expr).map(ParamValue::Duration),
+            "bool" => self.eval().bool(expr).map(ParamValue::Bool),
+            _ => self.eval().duration(expr).map(ParamValue::Duration),
         }
     }
 }

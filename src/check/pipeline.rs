@@ -5,9 +5,10 @@
 use super::eval::Eval;
 use super::fields::PIPELINE_FIELDS;
 use super::names;
+use super::params::Params;
 use super::values;
 use super::{Options, TemplateRef};
-use crate::diag::{Code, Diagnostic};
+use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::ir;
 use crate::source::{SourceMap, Span};
 use crate::syntax::ast::{Decl, Entry, Expr, Field, Ident};
@@ -32,7 +33,9 @@ pub(super) struct PipelineChecker<'a> {
     pub(super) sources: &'a SourceMap,
     pub(super) templates: &'a BTreeMap<String, TemplateRef<'a>>,
     pub(super) options: &'a Options,
-    pub(super) eval: Eval<'a>,
+    pub(super) params: Params,
+    /// The diagnostics of the check, lent to the evaluator.
+    pub(super) diags: &'a mut Diagnostics,
 }
 
 impl<'a> PipelineChecker<'a> {
@@ -40,50 +43,51 @@ impl<'a> PipelineChecker<'a> {
         sources: &'a SourceMap,
         templates: &'a BTreeMap<String, TemplateRef<'a>>,
         options: &'a Options,
-        diags: &'a mut Vec<Diagnostic>,
+        diags: &'a mut Diagnostics,
     ) -> PipelineChecker<'a> {
         PipelineChecker {
             suggested: BTreeSet::new(),
             sources,
             templates,
             options,
-            eval: Eval {
-                sources,
-                params: BTreeMap::new(),
-                poisoned: BTreeSet::new(),
-                diags,
-            },
+            params: Params::default(),
+            diags,
+        }
+    }
+
+    /// The evaluator, for one expression: it reads the parameters and
+    /// reports to the checker's diagnostics.
+    pub(super) fn eval(&mut self) -> Eval<'_> {
+        Eval {
+            sources: self.sources,
+            params: &self.params,
+            diags: self.diags,
         }
     }
 
     pub(super) fn param_names(&self) -> Vec<String> {
-        self.eval
-            .params
-            .keys()
-            .chain(&self.eval.poisoned)
-            .cloned()
-            .collect()
+        self.params.names().cloned().collect()
     }
 
     pub(super) fn errors(&self) -> usize {
-        self.eval.diags.iter().filter(|d| d.is_error()).count()
+        self.diags.error_count()
     }
 
     pub(super) fn check(&mut self, decl: &Decl) -> Option<ir::Pipeline> {
         let errors_before = self.errors();
         let name = decl.name.name.clone();
         if let Err(why) = values::dns1035_label(&name) {
-            self.eval
-                .error(
+            self.diags.push(
+                Diagnostic::error(
                     Code::BadName,
                     decl.name.span,
                     format!("pipeline name `{name}` is not valid: {why}"),
                 )
-                .label("used in Job, JobFlow and host names")
-                .help(
+                .with_label("used in Job, JobFlow and host names")
+                .with_help(
                     "pipeline names are lower-case letters, digits and `-`, starting with a letter",
-                )
-                .emit();
+                ),
+            );
         }
 
         let mut fields: Vec<&Field> = Vec::new();
@@ -114,12 +118,7 @@ impl<'a> PipelineChecker<'a> {
             annotations: BTreeMap::new(),
             replace_on_change: false,
             volumes: Vec::new(),
-            params: self
-                .eval
-                .params
-                .iter()
-                .map(|(k, p)| (k.clone(), p.value.clone()))
-                .collect(),
+            params: self.params.to_values(),
             stages: Vec::new(),
         };
         let mut default_image = None;
@@ -136,13 +135,13 @@ impl<'a> PipelineChecker<'a> {
                     }
                 }
                 "queue" => {
-                    if let Some(q) = self.eval.string(v) {
+                    if let Some(q) = self.eval().string(v) {
                         if q == "root" {
-                            self.eval
-                                .error(Code::BadQueue, v.span(), "Volcano does not accept jobs in the `root` queue")
-                                .label("root queue")
-                                .help("submit to a leaf queue, such as `default`")
-                                .emit();
+                            self.diags.push(
+                                Diagnostic::error(Code::BadQueue, v.span(), "Volcano does not accept jobs in the `root` queue")
+                                    .with_label("root queue")
+                                    .with_help("submit to a leaf queue, such as `default`"),
+                            );
                         } else if let Err(why) = values::dns1123_subdomain(&q).and_then(|()| {
                             if q.len() > 63 {
                                 Err(format!("it has {} characters; Volcano writes it into a 63-character pod label", q.len()))
@@ -150,10 +149,10 @@ impl<'a> PipelineChecker<'a> {
                                 Ok(())
                             }
                         }) {
-                            self.eval
-                                .error(Code::BadQueue, v.span(), format!("queue name `{q}` is not valid: {why}"))
-                                .label("invalid queue name")
-                                .emit();
+                            self.diags.push(
+                                Diagnostic::error(Code::BadQueue, v.span(), format!("queue name `{q}` is not valid: {why}"))
+                                    .with_label("invalid queue name"),
+                            );
                         } else {
                             pipeline.queue = q;
                         }
@@ -179,7 +178,7 @@ impl<'a> PipelineChecker<'a> {
                     }
                 }
                 "replace_on_change" => {
-                    if let Some(b) = self.eval.bool(v) {
+                    if let Some(b) = self.eval().bool(v) {
                         pipeline.replace_on_change = b;
                     }
                 }
@@ -192,15 +191,15 @@ impl<'a> PipelineChecker<'a> {
         let mut unique = Vec::new();
         for stage in &stages {
             if let Some(first) = seen.get(stage.name.name.as_str()) {
-                self.eval
-                    .error(
+                self.diags.push(
+                    Diagnostic::error(
                         Code::Duplicate,
                         stage.name.span,
                         format!("stage `{}` is defined twice", stage.name.name),
                     )
-                    .label("second definition")
-                    .secondary(first.span, "first defined here")
-                    .emit();
+                    .with_label("second definition")
+                    .with_secondary(first.span, "first defined here"),
+                );
                 continue;
             }
             seen.insert(&stage.name.name, &stage.name);
@@ -209,12 +208,11 @@ impl<'a> PipelineChecker<'a> {
         // Stages are checked independently (each with its own diagnostics,
         // merged back in order), so they can spread over the cores.
         let (sources, templates, options) = (self.sources, self.templates, self.options);
-        let (params, poisoned) = (&self.eval.params, &self.eval.poisoned);
+        let params = &self.params;
         let results = crate::par::map(&unique, |stage| {
-            let mut diags = Vec::new();
+            let mut diags = Diagnostics::new();
             let mut checker = PipelineChecker::new(sources, templates, options, &mut diags);
-            checker.eval.params = params.clone();
-            checker.eval.poisoned = poisoned.clone();
+            checker.params = params.clone();
             let (checked_stage, spans) = checker.stage(
                 stage,
                 default_image.as_deref(),
@@ -227,7 +225,7 @@ impl<'a> PipelineChecker<'a> {
         let mut checked = Vec::new();
         let mut all_spans = Vec::new();
         for (name, checked_stage, spans, diags) in results {
-            self.eval.diags.extend(diags);
+            self.diags.extend(diags);
             all_spans.push((name, spans.clone()));
             if let Some(s) = checked_stage {
                 checked.push((s, spans));
@@ -237,15 +235,15 @@ impl<'a> PipelineChecker<'a> {
         let names: BTreeSet<&str> = stages.iter().map(|s| s.name.name.as_str()).collect();
         let unknown_deps = self.unknown_dependencies(&all_spans, &names);
         if stages.is_empty() {
-            self.eval
-                .error(
+            self.diags.push(
+                Diagnostic::error(
                     Code::MissingField,
                     decl.name.span,
                     format!("pipeline `{name}` has no stages"),
                 )
-                .label("nothing to run")
-                .help("add a stage: `stage work { run = \"...\" }`")
-                .emit();
+                .with_label("nothing to run")
+                .with_help("add a stage: `stage work { run = \"...\" }`"),
+            );
         }
         self.reduce_collisions(&checked);
         if self.errors() > errors_before || unknown_deps {
@@ -260,7 +258,7 @@ impl<'a> PipelineChecker<'a> {
             decl,
             namespace_span,
             &self.stage_spans_of(&stages),
-            self.eval.diags,
+            self.diags,
         );
         (self.errors() == errors_before).then_some(pipeline)
     }
@@ -278,60 +276,59 @@ impl<'a> PipelineChecker<'a> {
         what: &str,
         rule: fn(&str) -> Result<(), String>,
     ) -> Option<String> {
-        let text = self.eval.string(v)?;
+        let text = self.eval().string(v)?;
         match rule(&text) {
             Ok(()) => Some(text),
             Err(why) => {
-                self.eval
-                    .error(
+                self.diags.push(
+                    Diagnostic::error(
                         Code::BadName,
                         v.span(),
                         format!("{what} `{text}` is not a valid Kubernetes name: {why}"),
                     )
-                    .label(format!("invalid {what}"))
-                    .emit();
+                    .with_label(format!("invalid {what}")),
+                );
                 None
             }
         }
     }
 
     pub(super) fn image(&mut self, v: &Expr) -> Option<String> {
-        let image = self.eval.string(v)?;
+        let image = self.eval().string(v)?;
         if let Err(why) = values::image(&image) {
-            self.eval
-                .error(
+            self.diags.push(
+                Diagnostic::error(
                     Code::BadImage,
                     v.span(),
                     format!("`{image}` is not a valid image reference: {why}"),
                 )
-                .label("invalid image")
-                .help("images look like `python:3.12-slim` or `registry.example.com/team/app:1.4`")
-                .emit();
+                .with_label("invalid image")
+                .with_help(
+                    "images look like `python:3.12-slim` or `registry.example.com/team/app:1.4`",
+                ),
+            );
             return None;
         }
         let last = image.rsplit('/').next().unwrap_or(&image);
         let tag = last.split_once(':').map(|(_, t)| t);
         if !image.contains('@') && tag.is_none_or(|t| t == "latest") {
-            self.eval
-                .error(Code::UnpinnedImage, v.span(), format!("image `{image}` is not pinned to a version"))
-                .label(if tag.is_some() { "`latest` moves" } else { "no tag means `latest`" })
-                .help("pin a tag (`python:3.12-slim`) or a digest so that every run uses the same code")
-                .warning()
-                .emit();
+            self.diags.push(
+                Diagnostic::warning(Code::UnpinnedImage, v.span(), format!("image `{image}` is not pinned to a version"))
+                    .with_label(if tag.is_some() { "`latest` moves" } else { "no tag means `latest`" })
+                    .with_help("pin a tag (`python:3.12-slim`) or a digest so that every run uses the same code"),
+            );
         }
         Some(image)
     }
 
     pub(super) fn ttl(&mut self, v: &Expr) -> Option<u64> {
-        let ttl = self.eval.duration(v)?;
+        let ttl = self.eval().duration(v)?;
         if ttl > i32::MAX as u64 {
-            self.eval
-                .error(
-                    Code::OutOfRange,
-                    v.span(),
-                    "ttl is too long for Kubernetes (at most about 68 years)",
-                )
-                .emit();
+            self.diags.push(Diagnostic::error(
+                Code::OutOfRange,
+                v.span(),
+                "ttl is too long for Kubernetes (at most about 68 years)",
+            ));
             return None;
         }
         Some(ttl)
@@ -348,33 +345,33 @@ impl<'a> PipelineChecker<'a> {
         let what = if label_values { "label" } else { "annotation" };
         for (key, value, _) in self.map_entries(maps, what) {
             if let Err(why) = values::qualified_name(&key.name) {
-                self.eval
-                    .error(
+                self.diags.push(
+                    Diagnostic::error(
                         Code::BadLabelKey,
                         key.span,
                         format!("{what} key `{}` is not valid: {why}", key.name),
                     )
-                    .label(format!("invalid {what} key"))
-                    .emit();
+                    .with_label(format!("invalid {what} key")),
+                );
                 continue;
             }
             if label_values && RESERVED_LABELS.contains(&key.name.as_str()) {
-                self.eval
-                    .error(Code::BadLabelKey, key.span, format!("vcp sets the label `{}` itself", key.name))
-                    .label("reserved")
-                    .help("vcp labels every object with app.kubernetes.io/name, part-of, component and managed-by")
-                    .emit();
+                self.diags.push(
+                    Diagnostic::error(Code::BadLabelKey, key.span, format!("vcp sets the label `{}` itself", key.name))
+                        .with_label("reserved")
+                        .with_help("vcp labels every object with app.kubernetes.io/name, part-of, component and managed-by"),
+                );
                 continue;
             }
-            let Some(text) = self.eval.text(value) else {
+            let Some(text) = self.eval().text(value) else {
                 continue;
             };
             if label_values && let Err(why) = values::label_value(&text) {
-                self.eval
-                        .error(Code::BadLabelValue, value.span(), format!("label value `{}` is not valid: {why}", text.escape_debug()))
-                        .label("invalid label value")
-                        .help("label values are at most 63 letters, digits, `-`, `_` and `.`; put free text in an annotation")
-                        .emit();
+                self.diags.push(
+                    Diagnostic::error(Code::BadLabelValue, value.span(), format!("label value `{}` is not valid: {why}", text.escape_debug()))
+                        .with_label("invalid label value")
+                        .with_help("label values are at most 63 letters, digits, `-`, `_` and `.`; put free text in an annotation"),
+                );
                 continue;
             }
             out.insert(key.name.clone(), text);

@@ -3,7 +3,7 @@
 use super::fields::{ALIASES, RESOURCE_FIELDS, TOLERATION_FIELDS};
 use super::pipeline::PipelineChecker;
 use super::values;
-use crate::diag::{Code, did_you_mean};
+use crate::diag::{Code, Diagnostic, did_you_mean};
 use crate::ir;
 use crate::source::Span;
 use crate::syntax::ast::Expr;
@@ -20,28 +20,32 @@ impl PipelineChecker<'_> {
         for (key, value, span) in self.map_entries(maps, "resource") {
             match key.name.as_str() {
                 k @ ("cpu" | "memory" | "ephemeral_storage") => {
-                    let Some((text, q, qspan)) = self.eval.quantity(value) else {
+                    let Some((text, q, qspan)) = self.eval().quantity(value) else {
                         continue;
                     };
                     if q.value <= 0.0 {
-                        self.eval
-                            .error(Code::BadQuantity, qspan, format!("{k} must be more than 0"))
-                            .label("zero")
-                            .help(format!("remove `{k}` to leave it unset"))
-                            .emit();
+                        self.diags.push(
+                            Diagnostic::error(
+                                Code::BadQuantity,
+                                qspan,
+                                format!("{k} must be more than 0"),
+                            )
+                            .with_label("zero")
+                            .with_help(format!("remove `{k}` to leave it unset")),
+                        );
                         continue;
                     }
                     if k != "cpu" && q.milli {
                         let number = text.trim_end_matches('m');
-                        self.eval
-                            .error(
+                        self.diags.push(
+                            Diagnostic::error(
                                 Code::BadQuantity,
                                 qspan,
                                 format!("`{text}` of {k} means {number} thousandths of a byte"),
                             )
-                            .label("`m` is milli, not mega")
-                            .help(format!("did you mean `{number}Mi`?"))
-                            .emit();
+                            .with_label("`m` is milli, not mega")
+                            .with_help(format!("did you mean `{number}Mi`?")),
+                        );
                         continue;
                     }
                     match k {
@@ -51,35 +55,31 @@ impl PipelineChecker<'_> {
                     }
                 }
                 "gpu" => {
-                    if let Some(n) = self.eval.int(value, "gpu", 0, 1024) {
+                    if let Some(n) = self.eval().int(value, "gpu", 0, 1024) {
                         r.gpu = u32::try_from(n).unwrap_or(0);
                     }
                 }
                 "gpu_resource" => {
-                    if let Some(name) = self.eval.string(value) {
+                    if let Some(name) = self.eval().string(value) {
                         if !name.contains('/') || values::qualified_name(&name).is_err() {
-                            self.eval
-                                .error(Code::BadName, value.span(), format!("`{name}` is not an extended resource name"))
-                                .label("expected `vendor.example/name`")
-                                .help("GPU resources are named like `nvidia.com/gpu` or `amd.com/gpu`")
-                                .emit();
+                            self.diags.push(
+                                Diagnostic::error(Code::BadName, value.span(), format!("`{name}` is not an extended resource name"))
+                                    .with_label("expected `vendor.example/name`")
+                                    .with_help("GPU resources are named like `nvidia.com/gpu` or `amd.com/gpu`"),
+                            );
                         } else {
                             r.gpu_resource = name;
                         }
                     }
                 }
                 "gpu_model" => {
-                    if let Some(model) = self.eval.text(value) {
+                    if let Some(model) = self.eval().text(value) {
                         if let Err(why) = values::label_value(&model) {
-                            self.eval
-                                .error(
-                                    Code::BadLabelValue,
-                                    value.span(),
-                                    format!(
-                                        "GPU model `{model}` cannot be a node label value: {why}"
-                                    ),
-                                )
-                                .emit();
+                            self.diags.push(Diagnostic::error(
+                                Code::BadLabelValue,
+                                value.span(),
+                                format!("GPU model `{model}` cannot be a node label value: {why}"),
+                            ));
                         } else {
                             r.gpu_model = Some(model);
                             gpu_model_span = Some(span);
@@ -87,30 +87,26 @@ impl PipelineChecker<'_> {
                     }
                 }
                 "gpu_model_label" => {
-                    if let Some(label) = self.eval.string(value) {
+                    if let Some(label) = self.eval().string(value) {
                         if let Err(why) = values::qualified_name(&label) {
-                            self.eval
-                                .error(
-                                    Code::BadLabelKey,
-                                    value.span(),
-                                    format!("`{label}` is not a valid node label key: {why}"),
-                                )
-                                .emit();
+                            self.diags.push(Diagnostic::error(
+                                Code::BadLabelKey,
+                                value.span(),
+                                format!("`{label}` is not a valid node label key: {why}"),
+                            ));
                         } else {
                             r.gpu_model_label = label;
                         }
                     }
                 }
                 other => {
-                    let mut b = self
-                        .eval
-                        .error(
-                            Code::UnknownField,
-                            key.span,
-                            format!("unknown resource `{other}`"),
-                        )
-                        .label("unknown resource");
-                    b = match ALIASES
+                    let mut diag = Diagnostic::error(
+                        Code::UnknownField,
+                        key.span,
+                        format!("unknown resource `{other}`"),
+                    )
+                    .with_label("unknown resource");
+                    diag = match ALIASES
                         .iter()
                         .find(|(a, _)| *a == other)
                         .map(|(_, m)| *m)
@@ -122,25 +118,27 @@ impl PipelineChecker<'_> {
                         })
                         .or_else(|| did_you_mean(other, RESOURCE_FIELDS.iter().copied()))
                     {
-                        Some(s) => b.help(format!("did you mean `{s}`?")),
-                        None => b.help(format!("resources are: {}", RESOURCE_FIELDS.join(", "))),
+                        Some(s) => diag.with_help(format!("did you mean `{s}`?")),
+                        None => {
+                            diag.with_help(format!("resources are: {}", RESOURCE_FIELDS.join(", ")))
+                        }
                     };
-                    b.emit();
+                    self.diags.push(diag);
                 }
             }
         }
         if r.gpu == 0
             && let Some(span) = gpu_model_span
         {
-            self.eval
-                .error(
+            self.diags.push(
+                Diagnostic::error(
                     Code::WrongType,
                     span,
                     "`gpu_model` is set but the stage requests no GPU",
                 )
-                .label("selects GPU nodes for nothing")
-                .help("add `gpu = 1` (or more) to resources")
-                .emit();
+                .with_label("selects GPU nodes for nothing")
+                .with_help("add `gpu = 1` (or more) to resources"),
+            );
         }
         r
     }
@@ -149,29 +147,25 @@ impl PipelineChecker<'_> {
         let mut out = BTreeMap::new();
         for (key, value, _) in self.map_entries(maps, "node label") {
             if let Err(why) = values::qualified_name(&key.name) {
-                self.eval
-                    .error(
-                        Code::BadLabelKey,
-                        key.span,
-                        format!("node label key `{}` is not valid: {why}", key.name),
-                    )
-                    .emit();
+                self.diags.push(Diagnostic::error(
+                    Code::BadLabelKey,
+                    key.span,
+                    format!("node label key `{}` is not valid: {why}", key.name),
+                ));
                 continue;
             }
-            let Some(text) = self.eval.text(value) else {
+            let Some(text) = self.eval().text(value) else {
                 continue;
             };
             if let Err(why) = values::label_value(&text) {
-                self.eval
-                    .error(
-                        Code::BadLabelValue,
-                        value.span(),
-                        format!(
-                            "node label value `{}` is not valid: {why}",
-                            text.escape_debug()
-                        ),
-                    )
-                    .emit();
+                self.diags.push(Diagnostic::error(
+                    Code::BadLabelValue,
+                    value.span(),
+                    format!(
+                        "node label value `{}` is not valid: {why}",
+                        text.escape_debug()
+                    ),
+                ));
                 continue;
             }
             out.insert(key.name.clone(), text);
@@ -187,7 +181,7 @@ impl PipelineChecker<'_> {
         let mut out = Vec::new();
         for item in items {
             let Expr::Map(block) = item else {
-                self.eval.wrong_type(item, "a toleration: { key = \"...\", operator = \"Exists\", effect = \"NoSchedule\" }");
+                self.eval().wrong_type(item, "a toleration: { key = \"...\", operator = \"Exists\", effect = \"NoSchedule\" }");
                 continue;
             };
             let fields = self.fields_of(block, "a toleration");
@@ -204,22 +198,20 @@ impl PipelineChecker<'_> {
                 spans.insert(key, f.span);
                 let v = &f.value;
                 match key {
-                    "key" => match self.eval.string(v) {
+                    "key" => match self.eval().string(v) {
                         Some(k) if values::qualified_name(&k).is_ok() => t.key = Some(k),
                         Some(k) => {
-                            self.eval
-                                .error(
-                                    Code::BadLabelKey,
-                                    v.span(),
-                                    format!("taint key `{k}` is not valid"),
-                                )
-                                .emit();
+                            self.diags.push(Diagnostic::error(
+                                Code::BadLabelKey,
+                                v.span(),
+                                format!("taint key `{k}` is not valid"),
+                            ));
                             ok = false;
                         }
                         None => ok = false,
                     },
                     "operator" => t.operator = self.choice(v, &["Equal", "Exists"], "operator"),
-                    "value" => t.value = self.eval.text(v),
+                    "value" => t.value = self.eval().text(v),
                     "effect" => {
                         t.effect = self.choice(
                             v,
@@ -227,38 +219,34 @@ impl PipelineChecker<'_> {
                             "effect",
                         )
                     }
-                    _ => t.toleration_seconds = self.eval.int(v, "seconds", 0, i64::MAX),
+                    _ => t.toleration_seconds = self.eval().int(v, "seconds", 0, i64::MAX),
                 }
             }
             if t.operator.as_deref() == Some("Exists") && t.value.is_some() {
-                self.eval
-                    .error(
+                self.diags.push(
+                    Diagnostic::error(
                         Code::WrongType,
                         spans.get("value").copied().unwrap_or(item.span()),
                         "a toleration with `operator = \"Exists\"` cannot have a `value`",
                     )
-                    .help("remove `value`, or use `operator = \"Equal\"`")
-                    .emit();
+                    .with_help("remove `value`, or use `operator = \"Equal\"`"),
+                );
                 ok = false;
             }
             if t.key.is_none() && t.operator.as_deref() != Some("Exists") {
-                self.eval
-                    .error(
-                        Code::WrongType,
-                        item.span(),
-                        "a toleration without `key` must use `operator = \"Exists\"`",
-                    )
-                    .emit();
+                self.diags.push(Diagnostic::error(
+                    Code::WrongType,
+                    item.span(),
+                    "a toleration without `key` must use `operator = \"Exists\"`",
+                ));
                 ok = false;
             }
             if t.toleration_seconds.is_some() && t.effect.as_deref() != Some("NoExecute") {
-                self.eval
-                    .error(
-                        Code::WrongType,
-                        spans.get("seconds").copied().unwrap_or(item.span()),
-                        "`seconds` only applies with `effect = \"NoExecute\"`",
-                    )
-                    .emit();
+                self.diags.push(Diagnostic::error(
+                    Code::WrongType,
+                    spans.get("seconds").copied().unwrap_or(item.span()),
+                    "`seconds` only applies with `effect = \"NoExecute\"`",
+                ));
                 ok = false;
             }
             if ok {
@@ -269,22 +257,20 @@ impl PipelineChecker<'_> {
     }
 
     pub(super) fn choice(&mut self, v: &Expr, options: &[&str], what: &str) -> Option<String> {
-        let text = self.eval.string(v)?;
+        let text = self.eval().string(v)?;
         if options.contains(&text.as_str()) {
             return Some(text);
         }
-        let mut b = self
-            .eval
-            .error(
-                Code::WrongType,
-                v.span(),
-                format!("`{text}` is not a valid {what}"),
-            )
-            .label(format!("expected one of {}", options.join(", ")));
+        let mut diag = Diagnostic::error(
+            Code::WrongType,
+            v.span(),
+            format!("`{text}` is not a valid {what}"),
+        )
+        .with_label(format!("expected one of {}", options.join(", ")));
         if let Some(s) = did_you_mean(&text, options.iter().copied()) {
-            b = b.help(format!("did you mean `{s}`?"));
+            diag = diag.with_help(format!("did you mean `{s}`?"));
         }
-        b.emit();
+        self.diags.push(diag);
         None
     }
 }

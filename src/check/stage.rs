@@ -4,7 +4,7 @@
 use super::fields::{MAP_FIELDS, STAGE_FIELDS};
 use super::pipeline::PipelineChecker;
 use super::values;
-use crate::diag::Code;
+use crate::diag::{Code, Diagnostic};
 use crate::ir::{self, ArgPart, Command};
 use crate::source::Span;
 use crate::syntax::ast::{Decl, Expr, Field, Ident};
@@ -30,15 +30,17 @@ impl PipelineChecker<'_> {
         let errors_before = self.errors();
         let name = decl.name.name.clone();
         if let Err(why) = values::dns1035_label(&name) {
-            self.eval
-                .error(
+            self.diags.push(
+                Diagnostic::error(
                     Code::BadName,
                     decl.name.span,
                     format!("stage name `{name}` is not valid: {why}"),
                 )
-                .label("used in Job and host names")
-                .help("stage names are lower-case letters, digits and `-`, starting with a letter")
-                .emit();
+                .with_label("used in Job and host names")
+                .with_help(
+                    "stage names are lower-case letters, digits and `-`, starting with a letter",
+                ),
+            );
         }
         let mut layers = Vec::new();
         let errors_before_use = self.errors();
@@ -71,11 +73,11 @@ impl PipelineChecker<'_> {
                     None
                 }
                 None => {
-                    self.eval
-                        .error(Code::MissingField, decl.name.span, format!("stage `{name}` has no image"))
-                        .label("which container image runs this stage?")
-                        .help("set `image = \"...\"` in the stage, in a template it uses, or once for all stages in the pipeline")
-                        .emit();
+                    self.diags.push(
+                        Diagnostic::error(Code::MissingField, decl.name.span, format!("stage `{name}` has no image"))
+                            .with_label("which container image runs this stage?")
+                            .with_help("set `image = \"...\"` in the stage, in a template it uses, or once for all stages in the pipeline"),
+                    );
                     None
                 }
             },
@@ -84,29 +86,27 @@ impl PipelineChecker<'_> {
             Some(v) => self.command(v),
             None if use_failed || self.suggested.contains("run") => None,
             None => {
-                self.eval
-                    .error(Code::MissingField, decl.name.span, format!("stage `{name}` has no `run` command"))
-                    .label("nothing to run")
-                    .help("add `run = \"python task.py {item}\"` (shell code) or `run = [\"python\", \"task.py\"]` (arguments)")
-                    .emit();
+                self.diags.push(
+                    Diagnostic::error(Code::MissingField, decl.name.span, format!("stage `{name}` has no `run` command"))
+                        .with_label("nothing to run")
+                        .with_help("add `run = \"python task.py {item}\"` (shell code) or `run = [\"python\", \"task.py\"]` (arguments)"),
+                );
                 None
             }
         };
         let max = i64::from(i32::MAX);
-        let workers = value("workers").map_or(Some(1), |v| self.eval.int(v, "workers", 1, max));
+        let workers = value("workers").map_or(Some(1), |v| self.eval().int(v, "workers", 1, max));
         let parallel =
-            value("parallel").map_or(Some(1), |v| self.eval.int(v, "parallel", 1, 10_000));
-        let retries = value("retry").map_or(Some(0), |v| self.eval.int(v, "retry", 0, 1_000));
+            value("parallel").map_or(Some(1), |v| self.eval().int(v, "parallel", 1, 10_000));
+        let retries = value("retry").map_or(Some(0), |v| self.eval().int(v, "retry", 0, 1_000));
         let timeout = match value("timeout") {
-            Some(v) => match self.eval.duration(v) {
+            Some(v) => match self.eval().duration(v) {
                 Some(0) => {
-                    self.eval
-                        .error(
-                            Code::OutOfRange,
-                            v.span(),
-                            "a timeout of 0 would stop every worker at once",
-                        )
-                        .emit();
+                    self.diags.push(Diagnostic::error(
+                        Code::OutOfRange,
+                        v.span(),
+                        "a timeout of 0 would stop every worker at once",
+                    ));
                     None
                 }
                 other => other.map(Some),
@@ -118,11 +118,11 @@ impl PipelineChecker<'_> {
             Some(v) => {
                 let reduce = self.command(v);
                 if reduce.as_ref().is_some_and(Command::mentions_item) {
-                    self.eval
-                        .error(Code::ItemWithoutShard, v.span(), "`{item}` has no meaning in `reduce`")
-                        .label("reduce runs once, after all items")
-                        .help("read the workers' results from a shared volume; WORLD_SIZE says how many workers there were")
-                        .emit();
+                    self.diags.push(
+                        Diagnostic::error(Code::ItemWithoutShard, v.span(), "`{item}` has no meaning in `reduce`")
+                            .with_label("reduce runs once, after all items")
+                            .with_help("read the workers' results from a shared volume; WORLD_SIZE says how many workers there were"),
+                    );
                     None
                 } else {
                     reduce.map(Some)
@@ -139,11 +139,11 @@ impl PipelineChecker<'_> {
             && command.as_ref().is_some_and(Command::mentions_item)
             && let Some(v) = value("run")
         {
-            self.eval
-                        .error(Code::ItemWithoutShard, v.span(), "the command uses the item (`{item}` or `$VCP_ITEM`) but the stage has no `shard` rule")
-                        .label("no items to run this for")
-                        .help("add `shard = range(0, 100)` (or a list, `lines(path)`, `files(glob)`), or remove `{item}`")
-                        .emit();
+            self.diags.push(
+                Diagnostic::error(Code::ItemWithoutShard, v.span(), "the command uses the item (`{item}` or `$VCP_ITEM`) but the stage has no `shard` rule")
+                    .with_label("no items to run this for")
+                    .with_help("add `shard = range(0, 100)` (or a list, `lines(path)`, `files(glob)`), or remove `{item}`"),
+            );
         }
         let after = match value("after") {
             Some(v) => self.after(v),
@@ -152,19 +152,19 @@ impl PipelineChecker<'_> {
         let env = self.env(maps.get("env").map_or(&[][..], Vec::as_slice));
         let working_dir = match value("working_dir") {
             Some(v) => self
-                .eval
+                .eval()
                 .string(v)
                 .and_then(|p| match values::absolute_path(&p) {
                     Ok(()) => Some(p),
                     Err(why) => {
-                        self.eval
-                            .error(
+                        self.diags.push(
+                            Diagnostic::error(
                                 Code::BadPath,
                                 v.span(),
                                 format!("working_dir `{p}` is not valid: {why}"),
                             )
-                            .label("invalid path")
-                            .emit();
+                            .with_label("invalid path"),
+                        );
                         None
                     }
                 }),
@@ -232,15 +232,15 @@ impl PipelineChecker<'_> {
         match v {
             Expr::List { items, span } => {
                 if items.is_empty() {
-                    self.eval
-                        .error(Code::WrongType, *span, "the argument list is empty")
-                        .label("no program to run")
-                        .emit();
+                    self.diags.push(
+                        Diagnostic::error(Code::WrongType, *span, "the argument list is empty")
+                            .with_label("no program to run"),
+                    );
                     return None;
                 }
                 let mut args = Vec::new();
                 for item in items {
-                    let text = self.eval.text(item)?;
+                    let text = self.eval().text(item)?;
                     let mut parts = Vec::new();
                     for (i, piece) in text.split("{item}").enumerate() {
                         if i > 0 {
@@ -255,12 +255,12 @@ impl PipelineChecker<'_> {
                 Some(Command::Argv(args))
             }
             _ => {
-                let code = self.eval.shell(v)?;
+                let code = self.eval().shell(v)?;
                 if code.trim().is_empty() {
-                    self.eval
-                        .error(Code::WrongType, v.span(), "the command is empty")
-                        .label("nothing to run")
-                        .emit();
+                    self.diags.push(
+                        Diagnostic::error(Code::WrongType, v.span(), "the command is empty")
+                            .with_label("nothing to run"),
+                    );
                     return None;
                 }
                 Some(Command::Shell(code))
@@ -278,20 +278,20 @@ impl PipelineChecker<'_> {
             match item {
                 Expr::Ident(i) => out.push(i.clone()),
                 Expr::Str(s) if s.as_plain().is_some() => {
-                    self.eval
-                        .error(
+                    self.diags.push(
+                        Diagnostic::error(
                             Code::WrongType,
                             s.span,
                             "stages in `after` are names, not strings",
                         )
-                        .label("remove the quotes")
-                        .help(format!(
+                        .with_label("remove the quotes")
+                        .with_help(format!(
                             "write `after = [{}]`",
                             s.as_plain().unwrap_or_default()
-                        ))
-                        .emit();
+                        )),
+                    );
                 }
-                other => self.eval.wrong_type(other, "a stage name"),
+                other => self.eval().wrong_type(other, "a stage name"),
             }
         }
         out

@@ -3,7 +3,7 @@
 
 use super::fields::STAGE_FIELDS;
 use super::pipeline::PipelineChecker;
-use crate::diag::{Code, did_you_mean};
+use crate::diag::{Code, Diagnostic, did_you_mean};
 use crate::syntax::ast::{Block, Decl, Entry, Expr, Ident};
 
 impl<'a> PipelineChecker<'a> {
@@ -36,13 +36,13 @@ impl<'a> PipelineChecker<'a> {
                     .filter_map(|e| match e {
                         Expr::Ident(i) => Some(i),
                         other => {
-                            self.eval.wrong_type(other, "a template name");
+                            self.eval().wrong_type(other, "a template name");
                             None
                         }
                     })
                     .collect(),
                 other => {
-                    self.eval
+                    self.eval()
                         .wrong_type(other, "a template name or a list of them");
                     continue;
                 }
@@ -51,38 +51,38 @@ impl<'a> PipelineChecker<'a> {
                 let Some(t) = self.templates.get(&name.name).copied() else {
                     let suggestion =
                         did_you_mean(&name.name, self.templates.keys().map(String::as_str));
-                    let mut b = self
-                        .eval
-                        .error(
-                            Code::UnknownName,
-                            name.span,
-                            format!("unknown template `{}`", name.name),
-                        )
-                        .label("no template of this name is in scope");
-                    b = match suggestion {
-                        Some(s) => b.help(format!("did you mean `{s}`?")),
+                    let mut diag = Diagnostic::error(
+                        Code::UnknownName,
+                        name.span,
+                        format!("unknown template `{}`", name.name),
+                    )
+                    .with_label("no template of this name is in scope");
+                    diag = match suggestion {
+                        Some(s) => diag.with_help(format!("did you mean `{s}`?")),
                         None if name.name == "python" || name.name == "pytorch" => {
-                            b.help("import it first: `import \"std/python\"`")
+                            diag.with_help("import it first: `import \"std/python\"`")
                         }
                         None if name.name.starts_with("cube") => {
-                            b.help("import it first: `import \"std/cube\"`")
+                            diag.with_help("import it first: `import \"std/cube\"`")
                         }
-                        None => b.help("templates come from this file and the files it imports"),
+                        None => {
+                            diag.with_help("templates come from this file and the files it imports")
+                        }
                     };
-                    b.emit();
+                    self.diags.push(diag);
                     continue;
                 };
                 if chain.contains(&t.decl.name.name.as_str()) {
                     let mut cycle: Vec<&str> = chain.clone();
                     cycle.push(&t.decl.name.name);
-                    self.eval
-                        .error(
+                    self.diags.push(
+                        Diagnostic::error(
                             Code::TemplateCycle,
                             name.span,
                             format!("template cycle: {}", cycle.join(" -> ")),
                         )
-                        .label("uses a template that uses this one")
-                        .emit();
+                        .with_label("uses a template that uses this one"),
+                    );
                     continue;
                 }
                 chain.push(&t.decl.name.name);

@@ -3,7 +3,7 @@
 use super::fields::VOLUME_FIELDS;
 use super::pipeline::PipelineChecker;
 use super::values;
-use crate::diag::Code;
+use crate::diag::{Code, Diagnostic};
 use crate::ir;
 use crate::source::Span;
 use crate::syntax::ast::Decl;
@@ -17,35 +17,35 @@ impl PipelineChecker<'_> {
         for decl in decls {
             let name = &decl.name.name;
             if let Some(first) = names.get(name) {
-                self.eval
-                    .error(
+                self.diags.push(
+                    Diagnostic::error(
                         Code::Duplicate,
                         decl.name.span,
                         format!("volume `{name}` is defined twice"),
                     )
-                    .secondary(*first, "first defined here")
-                    .emit();
+                    .with_secondary(*first, "first defined here"),
+                );
                 continue;
             }
             names.insert(name.clone(), decl.name.span);
             if let Err(why) = values::dns1123_label(name) {
-                self.eval
-                    .error(
+                self.diags.push(
+                    Diagnostic::error(
                         Code::BadName,
                         decl.name.span,
                         format!("volume name `{name}` is not valid: {why}"),
                     )
-                    .label("becomes a pod volume name")
-                    .emit();
+                    .with_label("becomes a pod volume name"),
+                );
             } else if name == "vcp-scripts" {
-                self.eval
-                    .error(
+                self.diags.push(
+                    Diagnostic::error(
                         Code::BadVolume,
                         decl.name.span,
                         "`vcp-scripts` is the volume vcp mounts its scripts from",
                     )
-                    .help("choose another name")
-                    .emit();
+                    .with_help("choose another name"),
+                );
             }
             let fields = self.fields_of(&decl.body, "a volume");
             let fields = self.unique_fields(&fields, VOLUME_FIELDS, "volume");
@@ -59,7 +59,7 @@ impl PipelineChecker<'_> {
                         claim = self.name_value(&f.value, "claim", values::dns1123_subdomain)
                     }
                     "mount" => {
-                        let Some(path) = self.eval.string(&f.value) else {
+                        let Some(path) = self.eval().string(&f.value) else {
                             continue;
                         };
                         let check = values::absolute_path(&path).and_then(|()| {
@@ -70,27 +70,29 @@ impl PipelineChecker<'_> {
                             }
                         });
                         if let Err(why) = check {
-                            self.eval
-                                .error(
+                            self.diags.push(
+                                Diagnostic::error(
                                     Code::BadPath,
                                     f.value.span(),
                                     format!("mount path `{path}` is not valid: {why}"),
                                 )
-                                .label("invalid mount path")
-                                .emit();
+                                .with_label("invalid mount path"),
+                            );
                         } else if path.trim_end_matches('/').is_empty() {
-                            self.eval
-                                .error(
+                            self.diags.push(
+                                Diagnostic::error(
                                     Code::BadPath,
                                     f.value.span(),
                                     "a volume mounted at `/` would hide the container's own files",
                                 )
-                                .label("the root of the container")
-                                .help("mount the volume at a directory of its own, such as `/data`")
-                                .emit();
+                                .with_label("the root of the container")
+                                .with_help(
+                                    "mount the volume at a directory of its own, such as `/data`",
+                                ),
+                            );
                         } else if overlaps(&path, ir::SCRIPTS_MOUNT) {
-                            self.eval
-                                .error(
+                            self.diags.push(
+                                Diagnostic::error(
                                     Code::BadVolume,
                                     f.value.span(),
                                     format!(
@@ -98,36 +100,34 @@ impl PipelineChecker<'_> {
                                         ir::SCRIPTS_MOUNT
                                     ),
                                 )
-                                .help("mount the volume elsewhere, such as `/data`")
-                                .emit();
+                                .with_help("mount the volume elsewhere, such as `/data`"),
+                            );
                         } else if let Some(first) = mounts.get(&path) {
-                            self.eval
-                                .error(
+                            self.diags.push(
+                                Diagnostic::error(
                                     Code::BadVolume,
                                     f.value.span(),
                                     format!("two volumes are mounted at `{path}`"),
                                 )
-                                .secondary(*first, "first mounted here")
-                                .emit();
+                                .with_secondary(*first, "first mounted here"),
+                            );
                         } else {
                             mounts.insert(path.clone(), f.value.span());
                             mount = Some(path);
                         }
                     }
-                    "local" => match self.eval.string(&f.value) {
+                    "local" => match self.eval().string(&f.value) {
                         Some(path) if path.is_empty() || path.contains(['\n', '\0']) => {
-                            self.eval
-                                .error(
-                                    Code::BadPath,
-                                    f.value.span(),
-                                    "`local` must be a non-empty path on one line",
-                                )
-                                .emit();
+                            self.diags.push(Diagnostic::error(
+                                Code::BadPath,
+                                f.value.span(),
+                                "`local` must be a non-empty path on one line",
+                            ));
                         }
                         other => local = other,
                     },
                     _ => {
-                        if let Some(b) = self.eval.bool(&f.value) {
+                        if let Some(b) = self.eval().bool(&f.value) {
                             read_only = b;
                         }
                     }
@@ -138,11 +138,11 @@ impl PipelineChecker<'_> {
                 .filter(|k| !fields.iter().any(|(n, _)| n == k))
                 .collect();
             if !missing.is_empty() {
-                self.eval
-                    .error(Code::BadVolume, decl.name.span, format!("volume `{name}` needs {}", missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(" and ")))
-                    .label("incomplete volume")
-                    .help("a volume is an existing PersistentVolumeClaim and where to mount it: `volume data { claim = \"shared-data\", mount = \"/data\" }`")
-                    .emit();
+                self.diags.push(
+                    Diagnostic::error(Code::BadVolume, decl.name.span, format!("volume `{name}` needs {}", missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(" and ")))
+                        .with_label("incomplete volume")
+                        .with_help("a volume is an existing PersistentVolumeClaim and where to mount it: `volume data { claim = \"shared-data\", mount = \"/data\" }`"),
+                );
             }
             if let (Some(claim), Some(mount)) = (claim, mount) {
                 out.push(ir::Volume {
