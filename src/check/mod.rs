@@ -9,7 +9,7 @@
 
 mod env;
 mod eval;
-mod fields;
+pub mod fields;
 mod graph;
 mod items;
 pub(crate) mod load;

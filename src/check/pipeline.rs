@@ -3,7 +3,7 @@
 //! Kubernetes names vcp will emit.
 
 use super::eval::Eval;
-use super::fields::PIPELINE_FIELDS;
+use super::fields::BlockKind;
 use super::names;
 use super::params::Params;
 use super::values;
@@ -104,7 +104,7 @@ impl<'a> PipelineChecker<'a> {
         }
 
         self.params(&params);
-        let fields = self.unique_fields(&fields, PIPELINE_FIELDS, "pipeline");
+        let fields = self.unique_fields(&fields, BlockKind::Pipeline, "pipeline");
         let mut pipeline = ir::Pipeline {
             name: name.clone(),
             span: decl.name.span,

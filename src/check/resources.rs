@@ -1,6 +1,6 @@
 //! Where and how big a worker is: resources, node selectors, tolerations.
 
-use super::fields::{ALIASES, RESOURCE_FIELDS, TOLERATION_FIELDS};
+use super::fields::{BlockKind, TOLERATION_EFFECTS, TOLERATION_OPERATORS, alias};
 use super::pipeline::PipelineChecker;
 use super::values;
 use crate::diag::{Code, Diagnostic, did_you_mean};
@@ -106,21 +106,12 @@ impl PipelineChecker<'_> {
                         format!("unknown resource `{other}`"),
                     )
                     .with_label("unknown resource");
-                    diag = match ALIASES
-                        .iter()
-                        .find(|(a, _)| *a == other)
-                        .map(|(_, m)| *m)
-                        .or(match other {
-                            "gpus" | "nvidia.com/gpu" => Some("gpu"),
-                            "mem" => Some("memory"),
-                            "ephemeral-storage" | "storage" | "disk" => Some("ephemeral_storage"),
-                            _ => None,
-                        })
-                        .or_else(|| did_you_mean(other, RESOURCE_FIELDS.iter().copied()))
-                    {
+                    let resources = BlockKind::Resources.field_names();
+                    diag = match alias(other).or_else(|| did_you_mean(other, resources.clone())) {
                         Some(s) => diag.with_help(format!("did you mean `{s}`?")),
                         None => {
-                            diag.with_help(format!("resources are: {}", RESOURCE_FIELDS.join(", ")))
+                            let known: Vec<&str> = resources.collect();
+                            diag.with_help(format!("resources are: {}", known.join(", ")))
                         }
                     };
                     self.diags.push(diag);
@@ -194,7 +185,7 @@ impl PipelineChecker<'_> {
             };
             let mut ok = true;
             let mut spans: BTreeMap<&str, Span> = BTreeMap::new();
-            for (key, f) in self.unique_fields(&fields, TOLERATION_FIELDS, "toleration") {
+            for (key, f) in self.unique_fields(&fields, BlockKind::Toleration, "toleration") {
                 spans.insert(key, f.span);
                 let v = &f.value;
                 match key {
@@ -210,15 +201,9 @@ impl PipelineChecker<'_> {
                         }
                         None => ok = false,
                     },
-                    "operator" => t.operator = self.choice(v, &["Equal", "Exists"], "operator"),
+                    "operator" => t.operator = self.choice(v, TOLERATION_OPERATORS, "operator"),
                     "value" => t.value = self.eval().text(v),
-                    "effect" => {
-                        t.effect = self.choice(
-                            v,
-                            &["NoSchedule", "PreferNoSchedule", "NoExecute"],
-                            "effect",
-                        )
-                    }
+                    "effect" => t.effect = self.choice(v, TOLERATION_EFFECTS, "effect"),
                     _ => t.toleration_seconds = self.eval().int(v, "seconds", 0, i64::MAX),
                 }
             }

@@ -1,7 +1,7 @@
 //! One stage: its template layers merged, then every field checked into an
 //! `ir::Stage`.
 
-use super::fields::{MAP_FIELDS, STAGE_FIELDS};
+use super::fields::BlockKind;
 use super::pipeline::PipelineChecker;
 use super::values;
 use crate::diag::{Code, Diagnostic};
@@ -56,8 +56,11 @@ impl PipelineChecker<'_> {
         let mut maps: BTreeMap<&str, Vec<&Expr>> = BTreeMap::new();
         for (layer, block) in &layers {
             let fields = self.fields_of(layer, "a stage");
-            for (key, f) in self.unique_fields(&fields, STAGE_FIELDS, block) {
-                if MAP_FIELDS.contains(&key) {
+            for (key, f) in self.unique_fields(&fields, BlockKind::Stage, block) {
+                let merges = BlockKind::Stage
+                    .field(key)
+                    .is_some_and(|spec| spec.kind.merges_by_key());
+                if merges {
                     maps.entry(key).or_default().push(&f.value);
                 }
                 last.insert(key, f);

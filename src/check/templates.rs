@@ -1,7 +1,7 @@
 //! Templates: the layers a stage is made of (`use`), and the field names of
 //! templates no stage uses yet.
 
-use super::fields::STAGE_FIELDS;
+use super::fields::BlockKind;
 use super::pipeline::PipelineChecker;
 use crate::diag::{Code, Diagnostic, did_you_mean};
 use crate::syntax::ast::{Block, Decl, Entry, Expr, Ident};
@@ -11,7 +11,7 @@ impl<'a> PipelineChecker<'a> {
     pub(super) fn template_fields(&mut self, decl: &Decl) {
         let block = format!("template `{}`", decl.name.name);
         let fields = self.fields_of(&decl.body, "a stage");
-        self.unique_fields(&fields, STAGE_FIELDS, &block);
+        self.unique_fields(&fields, BlockKind::Stage, &block);
     }
 
     /// The template layers of a stage, outermost first: each `use`d template

@@ -1,6 +1,6 @@
 //! Volumes: existing PersistentVolumeClaims and where stages mount them.
 
-use super::fields::VOLUME_FIELDS;
+use super::fields::BlockKind;
 use super::pipeline::PipelineChecker;
 use super::values;
 use crate::diag::{Code, Diagnostic};
@@ -48,7 +48,7 @@ impl PipelineChecker<'_> {
                 );
             }
             let fields = self.fields_of(&decl.body, "a volume");
-            let fields = self.unique_fields(&fields, VOLUME_FIELDS, "volume");
+            let fields = self.unique_fields(&fields, BlockKind::Volume, "volume");
             let mut claim = None;
             let mut mount = None;
             let mut read_only = false;
