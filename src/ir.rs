@@ -4,6 +4,8 @@
 //! `BTreeMap` and plain values, so that iteration order is deterministic.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
 
 /// Everything one build produces from its root files.
 #[derive(Clone, Debug, PartialEq)]
@@ -211,9 +213,93 @@ impl ItemSource {
     pub fn is_static(&self) -> bool {
         matches!(self, ItemSource::Range { .. } | ItemSource::List(_))
     }
+
+    pub fn kind(&self) -> SourceKind {
+        match self {
+            ItemSource::Range { .. } => SourceKind::Range,
+            ItemSource::List(_) => SourceKind::List,
+            ItemSource::Lines(_) => SourceKind::Lines,
+            ItemSource::Files(_) => SourceKind::Files,
+        }
+    }
 }
 
+/// The kinds of [`ItemSource`], without their arguments. The names are
+/// those of the language (`range(...)`, `lines(...)`, `files(...)`; a list
+/// is written `[...]`), of the wrapper scripts and of the docs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SourceKind {
+    Range,
+    List,
+    Lines,
+    Files,
+}
+
+impl SourceKind {
+    /// Every kind, in the order the docs list them.
+    pub const ALL: [SourceKind; 4] = [
+        SourceKind::Range,
+        SourceKind::List,
+        SourceKind::Lines,
+        SourceKind::Files,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Range => "range",
+            SourceKind::List => "list",
+            SourceKind::Lines => "lines",
+            SourceKind::Files => "files",
+        }
+    }
+
+    /// True for the sources written as a call, `name(...)`: all but a list.
+    pub fn is_call(self) -> bool {
+        self != SourceKind::List
+    }
+
+    /// How the source is written, with its arguments named.
+    pub fn syntax(self) -> &'static str {
+        match self {
+            SourceKind::Range => "range(start, end[, step])",
+            SourceKind::List => "[...]",
+            SourceKind::Lines => "lines(path)",
+            SourceKind::Files => "files(glob)",
+        }
+    }
+}
+
+impl fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for SourceKind {
+    type Err = UnknownWord;
+
+    fn from_str(word: &str) -> Result<SourceKind, UnknownWord> {
+        SourceKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == word)
+            .ok_or(UnknownWord)
+    }
+}
+
+/// The error of parsing a word that names no [`SourceKind`] or [`Strategy`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnknownWord;
+
+impl fmt::Display for UnknownWord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("not a known name")
+    }
+}
+
+impl std::error::Error for UnknownWord {}
+
+/// How a stage's items are shared among its workers: `by <strategy>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Strategy {
     /// Item `i` goes to worker `i mod N`.
     Modulo,
@@ -227,6 +313,15 @@ pub enum Strategy {
 }
 
 impl Strategy {
+    /// Every strategy, in the order the docs list them.
+    pub const ALL: [Strategy; 4] = [
+        Strategy::Modulo,
+        Strategy::Block,
+        Strategy::Hash,
+        Strategy::Size,
+    ];
+
+    /// The name written after `by`, and in the wrapper scripts.
     pub fn as_str(self) -> &'static str {
         match self {
             Strategy::Modulo => "modulo",
@@ -234,6 +329,23 @@ impl Strategy {
             Strategy::Hash => "hash",
             Strategy::Size => "size",
         }
+    }
+}
+
+impl fmt::Display for Strategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Strategy {
+    type Err = UnknownWord;
+
+    fn from_str(word: &str) -> Result<Strategy, UnknownWord> {
+        Strategy::ALL
+            .into_iter()
+            .find(|s| s.as_str() == word)
+            .ok_or(UnknownWord)
     }
 }
 
@@ -389,3 +501,32 @@ pub fn script_name(stage: &Stage, kind: JobKind) -> String {
 
 /// Where the scripts ConfigMap is mounted in every container.
 pub const SCRIPTS_MOUNT: &str = "/vcp";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_read_back() {
+        for s in Strategy::ALL {
+            assert_eq!(s.to_string().parse(), Ok(s));
+        }
+        for k in SourceKind::ALL {
+            assert_eq!(k.to_string().parse(), Ok(k));
+        }
+        assert_eq!("Modulo".parse::<Strategy>(), Err(UnknownWord));
+        assert_eq!("ranges".parse::<SourceKind>(), Err(UnknownWord));
+    }
+
+    #[test]
+    fn the_language_reference_lists_every_strategy_and_source() {
+        let doc = include_str!("../docs/language.md");
+        let sharding = &doc[doc.find("## Sharding").expect("a Sharding section")..];
+        for s in Strategy::ALL {
+            assert!(sharding.contains(&format!("| `{s}`")), "{s}");
+        }
+        for k in SourceKind::ALL.into_iter().filter(|k| k.is_call()) {
+            assert!(sharding.contains(&format!("| `{k}(")), "{k}");
+        }
+    }
+}

@@ -298,12 +298,7 @@ mod tests {
         let names: Vec<String> = (0..count).map(|i| format!("/data/part-{i:07}")).collect();
         let items: Vec<&[u8]> = names.iter().map(|name| name.as_bytes()).collect();
         let sizes: Vec<u64> = (0..count).map(|i| (i * 7919) % 100_003).collect();
-        for strategy in [
-            Strategy::Modulo,
-            Strategy::Block,
-            Strategy::Hash,
-            Strategy::Size,
-        ] {
+        for strategy in Strategy::ALL {
             let assignment = assign(strategy, &items, Some(&sizes), 12);
             assert_eq!(assignment.len(), items.len());
             assert!(assignment.iter().all(|&worker| worker < 12));

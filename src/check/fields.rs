@@ -366,9 +366,8 @@ mod tests {
     /// Whether `doc` has `word` with no identifier character either side.
     fn mentions(doc: &str, word: &str) -> bool {
         let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
-        doc.match_indices(word).any(|(i, _)| {
-            !doc[..i].ends_with(ident) && !doc[i + word.len()..].starts_with(ident)
-        })
+        doc.match_indices(word)
+            .any(|(i, _)| !doc[..i].ends_with(ident) && !doc[i + word.len()..].starts_with(ident))
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use super::pipeline::PipelineChecker;
 use crate::diag::{Code, Diagnostic, did_you_mean};
-use crate::ir::{self, ItemSource, Strategy};
+use crate::ir::{self, ItemSource, SourceKind, Strategy};
 use crate::syntax::ast::Expr;
 
 impl PipelineChecker<'_> {
@@ -11,23 +11,22 @@ impl PipelineChecker<'_> {
             Expr::By {
                 source, strategy, ..
             } => {
-                let known = ["modulo", "block", "hash", "size"];
-                let s = match strategy.name.as_str() {
-                    "modulo" => Strategy::Modulo,
-                    "block" => Strategy::Block,
-                    "hash" => Strategy::Hash,
-                    "size" => Strategy::Size,
-                    other => {
+                let s = match strategy.name.parse::<Strategy>() {
+                    Ok(s) => s,
+                    Err(_) => {
+                        let other = strategy.name.as_str();
                         let mut diag = Diagnostic::error(
                             Code::UnknownShard,
                             strategy.span,
                             format!("unknown shard strategy `{other}`"),
                         )
                         .with_label("not a strategy");
-                        diag = match did_you_mean(other, known) {
+                        diag = match did_you_mean(other, Strategy::ALL.map(Strategy::as_str)) {
                             Some(s) => diag.with_help(format!("did you mean `{s}`?")),
-                            None => diag
-                                .with_help("strategies are `modulo`, `block`, `hash` and `size`"),
+                            None => diag.with_help(format!(
+                                "strategies are {}",
+                                quoted_list(Strategy::ALL.map(Strategy::as_str))
+                            )),
                         };
                         self.diags.push(diag);
                         return None;
@@ -98,8 +97,8 @@ impl PipelineChecker<'_> {
                 }
                 ok.then_some(ItemSource::List(out))
             }
-            Expr::Call { name, args, span } => match name.name.as_str() {
-                "range" => {
+            Expr::Call { name, args, span } => match name.name.parse::<SourceKind>() {
+                Ok(SourceKind::Range) => {
                     if !(2..=3).contains(&args.len()) {
                         self.diags.push(
                             Diagnostic::error(
@@ -149,7 +148,7 @@ impl PipelineChecker<'_> {
                     }
                     Some(ItemSource::Range { start, end, step })
                 }
-                "lines" | "files" => {
+                Ok(kind @ (SourceKind::Lines | SourceKind::Files)) => {
                     if args.len() != 1 {
                         self.diags.push(
                             Diagnostic::error(
@@ -161,7 +160,7 @@ impl PipelineChecker<'_> {
                                     plural(args.len(), "argument")
                                 ),
                             )
-                            .with_label(if name.name == "lines" {
+                            .with_label(if kind == SourceKind::Lines {
                                 "lines(\"/data/items.txt\")"
                             } else {
                                 "files(\"/data/*.csv\")"
@@ -181,22 +180,27 @@ impl PipelineChecker<'_> {
                         ));
                         return None;
                     }
-                    Some(if name.name == "lines" {
+                    Some(if kind == SourceKind::Lines {
                         ItemSource::Lines(text)
                     } else {
                         ItemSource::Files(text)
                     })
                 }
-                other => {
+                Ok(SourceKind::List) | Err(_) => {
+                    let other = name.name.as_str();
                     let mut diag = Diagnostic::error(
                         Code::UnknownShard,
                         name.span,
                         format!("unknown item source `{other}`"),
                     )
                     .with_label("not an item source");
-                    diag = match did_you_mean(other, ["range", "lines", "files"]) {
+                    let calls = SourceKind::ALL.into_iter().filter(|k| k.is_call());
+                    diag = match did_you_mean(other, calls.map(SourceKind::as_str)) {
                         Some(s) => diag.with_help(format!("did you mean `{s}`?")),
-                        None => diag.with_help("item sources are `range(start, end[, step])`, `[...]`, `lines(path)` and `files(glob)`"),
+                        None => diag.with_help(format!(
+                            "item sources are {}",
+                            quoted_list(SourceKind::ALL.map(SourceKind::syntax))
+                        )),
                     };
                     self.diags.push(diag);
                     None
@@ -218,5 +222,14 @@ pub(super) fn plural(n: usize, word: &str) -> String {
         format!("1 {word}")
     } else {
         format!("{n} {word}s")
+    }
+}
+
+/// `` `a`, `b` and `c` ``: names for a help line.
+fn quoted_list<const N: usize>(names: [&str; N]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    match quoted.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => quoted.concat(),
     }
 }

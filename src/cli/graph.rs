@@ -21,7 +21,7 @@ pub(super) fn describe_shard(stage: &Stage) -> Option<String> {
         ItemSource::Lines(path) => format!("lines({path:?})"),
         ItemSource::Files(glob) => format!("files({glob:?})"),
     };
-    Some(format!("{source} by {}", shard.strategy.as_str()))
+    Some(format!("{source} by {}", shard.strategy))
 }
 
 /// The lines of a stage's node label.

@@ -177,15 +177,14 @@ fn shard_value(pipeline: &Pipeline, stage: &Stage) -> Value {
     };
     let mut map: BTreeMap<&str, Value> = BTreeMap::new();
     map.insert("strategy", Value::from(shard.strategy.as_str()));
+    map.insert("kind", Value::from(shard.source.kind().as_str()));
     match &shard.source {
         ItemSource::Range { start, end, step } => {
-            map.insert("kind", Value::from("range"));
             map.insert("start", Value::from(*start));
             map.insert("end", Value::from(*end));
             map.insert("step", Value::from(*step));
         }
         ItemSource::List(items) => {
-            map.insert("kind", Value::from("list"));
             let mut code = String::new();
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
@@ -196,11 +195,9 @@ fn shard_value(pipeline: &Pipeline, stage: &Stage) -> Value {
             map.insert("items", Value::from_safe_string(code));
         }
         ItemSource::Lines(path) => {
-            map.insert("kind", Value::from("lines"));
             map.insert("path", Value::from_safe_string(path_code(pipeline, path)));
         }
         ItemSource::Files(glob) => {
-            map.insert("kind", Value::from("files"));
             map.insert("glob", Value::from_safe_string(path_code(pipeline, glob)));
         }
     }
