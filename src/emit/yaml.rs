@@ -1,7 +1,8 @@
 //! The one place YAML is written: a serde `Serializer` for the block style
 //! kubectl prints, made for our typed model and nothing else.
 //!
-//! Scalars are written in one of three forms, chosen per string:
+//! Scalars are written in one of three forms, chosen per string (the choice
+//! is `yaml/scalar.rs`):
 //!
 //! - plain, only when the string can be read back as nothing but itself by a
 //!   YAML 1.1 reader (kubectl's go-yaml, PyYAML) and a YAML 1.2 reader: a
@@ -14,9 +15,15 @@
 //!
 //! Output is written straight into one `String` without an intermediate tree;
 //! serde-saphyr, which this replaces, spent most of `vcp build` deciding how to
-//! quote (docs/performance.md). The round trip of every form is tested below
-//! against serde-saphyr's reader and, in tests/hostile.rs, against PyYAML.
+//! quote (docs/performance.md). The round trip of every form is tested in
+//! `yaml/tests.rs` against serde-saphyr's reader and PyYAML, and in
+//! tests/hostile.rs with hostile strings through PyYAML.
 
+mod scalar;
+#[cfg(test)]
+mod tests;
+
+use scalar::{fits_literal, is_plain, needs_escape};
 use serde::ser::{self, Serialize};
 use std::fmt::{self, Write as _};
 
@@ -177,110 +184,6 @@ impl Writer {
         self.out.push_str(rest);
         self.out.push('"');
     }
-}
-
-/// Characters escaped inside double quotes: the quote and backslash, and
-/// everything YAML 1.1 readers refuse in a stream or would fold (line breaks,
-/// controls, C1, BOM, the Unicode line and paragraph separators).
-fn needs_escape(c: char) -> bool {
-    matches!(c, '"' | '\\') || !is_printable(c) || c == '\t'
-}
-
-/// What a YAML 1.1 reader accepts anywhere in a stream (PyYAML's set minus tab
-/// and line breaks, which we never leave bare in flow scalars), without the
-/// Unicode separators that some readers take as line breaks.
-fn is_printable(c: char) -> bool {
-    matches!(c, ' '..='~' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
-        && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{FEFF}')
-}
-
-/// Whether a multi-line string reads back unchanged as a literal block: every
-/// line printable (tabs inside a line are content), no line with trailing
-/// blanks, the first non-empty line not starting with a blank (that would
-/// need an indentation indicator), and not only line breaks.
-fn fits_literal(text: &str) -> bool {
-    let body = text.trim_end_matches('\n');
-    // A reader takes the block's indentation from its first non-empty line.
-    if body.is_empty()
-        || body.trim_start_matches('\n').starts_with([' ', '\t'])
-        || body.ends_with([' ', '\t'])
-    {
-        return false;
-    }
-    // No blank before a line break; and whether the text is printable ASCII
-    // (scripts are), which settles printability. The fold does not stop
-    // early, so that it compiles to vector code.
-    let bytes = body.as_bytes();
-    if memchr::memchr_iter(b'\n', bytes).any(|i| i > 0 && matches!(bytes[i - 1], b' ' | b'\t')) {
-        return false;
-    }
-    let ascii = bytes.iter().fold(true, |ok, &b| {
-        ok & (matches!(b, b' '..=b'~') | (b == b'\t') | (b == b'\n'))
-    });
-    ascii
-        || body
-            .chars()
-            .all(|c| c == '\t' || c == '\n' || is_printable(c))
-}
-
-/// Whether `text` can be written without quotes and read back, by YAML 1.1
-/// and 1.2 readers, as this same string. Deliberately narrow: what falls
-/// outside is quoted, which is always correct.
-fn is_plain(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
-        return false;
-    };
-    if !(first.is_ascii_alphanumeric() || first == b'/' || first == b'_')
-        || !(last.is_ascii_alphanumeric()
-            || matches!(last, b'/' | b'_' | b'.' | b'-' | b'+' | b'='))
-    {
-        return false;
-    }
-    // One pass: every byte from the safe set, and no `: `.
-    let mut prev = 0u8;
-    for &b in bytes {
-        if !PLAIN_SAFE[usize::from(b)] || (prev == b':' && b == b' ') {
-            return false;
-        }
-        prev = b;
-    }
-    if first.is_ascii_digit() {
-        // Numbers, dates, times and sexagesimals (YAML 1.1) all start with a
-        // digit and hold no letter outside digits, signs, `e`, `x`, `o`, `b`
-        // and hex digits; a string with any other letter is none of them.
-        return bytes.iter().any(|b| {
-            b.is_ascii_alphabetic()
-                && !b.is_ascii_hexdigit()
-                && !matches!(b, b'x' | b'X' | b'o' | b'O')
-        }) && !text.contains(':');
-    }
-    !is_keyword(text)
-}
-
-/// The bytes a plain scalar may hold: letters, digits and `-_./:@+= `.
-static PLAIN_SAFE: [bool; 256] = {
-    let mut safe = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        safe[b] = c.is_ascii_alphanumeric()
-            || matches!(
-                c,
-                b'-' | b'_' | b'.' | b'/' | b':' | b'@' | b'+' | b'=' | b' '
-            );
-        b += 1;
-    }
-    safe
-};
-
-/// YAML 1.1 booleans and nulls, in every case a reader accepts (we check
-/// case-insensitively, which is stricter).
-fn is_keyword(text: &str) -> bool {
-    const WORDS: [&str; 10] = [
-        "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~",
-    ];
-    text.len() <= 5 && WORDS.iter().any(|w| w.eq_ignore_ascii_case(text))
 }
 
 #[derive(Debug)]
@@ -665,222 +568,5 @@ impl ser::Serializer for KeyText<'_, '_> {
         serialize_map(Option<usize>) -> Self::SerializeMap;
         serialize_struct(&'static str, usize) -> Self::SerializeStruct;
         serialize_struct_variant(&'static str, u32, &'static str, usize) -> Self::SerializeStructVariant;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-    use std::collections::BTreeMap;
-
-    #[derive(serde::Serialize)]
-    struct Doc<'a> {
-        value: &'a str,
-        list: Vec<&'a str>,
-        nested: BTreeMap<&'a str, Vec<BTreeMap<&'a str, &'a str>>>,
-        empty_map: BTreeMap<&'a str, &'a str>,
-        empty_list: Vec<&'a str>,
-        number: i64,
-        flag: bool,
-    }
-
-    fn doc(s: &str) -> String {
-        let entry = BTreeMap::from([(s, s), ("k", s)]);
-        let value = Doc {
-            value: s,
-            list: vec![s, "x", s],
-            nested: BTreeMap::from([(s, vec![entry.clone(), BTreeMap::new(), entry])]),
-            empty_map: BTreeMap::new(),
-            empty_list: vec![],
-            number: -3,
-            flag: true,
-        };
-        document("# header\n", &value)
-    }
-
-    /// Reads the document back with serde-saphyr (YAML 1.2) and checks every
-    /// place `s` went.
-    fn round_trips(s: &str) {
-        let text = doc(s);
-        let back: serde_json::Value =
-            serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
-        let expected = serde_json::json!({
-            "value": s,
-            "list": [s, "x", s],
-            "nested": { s: [ { s: s, "k": s }, {}, { s: s, "k": s } ] },
-            "empty_map": {},
-            "empty_list": [],
-            "number": -3,
-            "flag": true,
-        });
-        assert_eq!(back, expected, "{text}");
-    }
-
-    #[test]
-    fn layout_is_kubectls() {
-        let text = doc("a");
-        assert_eq!(
-            text,
-            "# header\nvalue: a\nlist:\n- a\n- x\n- a\nnested:\n  a:\n  - a: a\n    k: a\n  - {}\n  - a: a\n    k: a\n\
-             empty_map: {}\nempty_list: []\nnumber: -3\nflag: true\n"
-        );
-    }
-
-    #[test]
-    fn scalars_choose_the_simplest_safe_form() {
-        for plain in [
-            "a",
-            "4Gi",
-            "500m",
-            "registry.example.com/x:1.0",
-            "/vcp/a.sh",
-            "a b",
-            "nvidia.com/gpu",
-            "1Gi",
-        ] {
-            assert!(is_plain(plain), "{plain}");
-        }
-        for quoted in [
-            "",
-            "2",
-            "0123",
-            "1e3",
-            "0x1f",
-            "1_000",
-            "12:30",
-            "2026-11-28",
-            "yes",
-            "No",
-            "ON",
-            "~",
-            "null",
-            "y",
-            ".inf",
-            "-1",
-            "a: b",
-            "a #b",
-            "- x",
-            "a ",
-            " a",
-            "*a",
-            "&a",
-            "!a",
-            "%a",
-            "@a",
-            "`a",
-            "{}",
-            "[a]",
-            "=",
-            "<<",
-            "a, b",
-            "a,b",
-            "日本",
-        ] {
-            assert!(!is_plain(quoted), "{quoted}");
-        }
-        assert!(
-            doc("#!/bin/sh\nset -eu\n\n  echo hi\n")
-                .contains("value: |\n  #!/bin/sh\n  set -eu\n\n    echo hi\n")
-        );
-        assert!(doc("a\nb").contains("value: |-\n  a\n  b\n"));
-        assert!(doc("a\n\n").contains("value: |+\n  a\n\n"));
-        assert!(doc(" a\nb").contains(r#"value: " a\nb""#));
-        assert!(doc("a \nb").contains(r#"value: "a \nb""#));
-        assert!(doc("\u{85}\u{2028}\t\"\\").contains(r#"value: "\x85\u2028\t\"\\""#));
-    }
-
-    #[test]
-    fn corpus_round_trips() {
-        for s in [
-            "",
-            "\n",
-            "\n\n",
-            "a\n",
-            "a\n\n\n",
-            "\ta\n",
-            "a\tb\nc",
-            "#x\n- y\n",
-            "x\n---\n...\n",
-            "\r\n",
-            "a\rb",
-            "\u{feff}x",
-            "\u{0}",
-            "\u{7f}",
-            "\u{9f}",
-            "\u{fffe}",
-            "\u{ffff}",
-            "🚀",
-            "'",
-            "\"",
-            "\\",
-            ": ",
-            "a:",
-            "a:b",
-            "? x",
-        ] {
-            round_trips(s);
-        }
-    }
-
-    /// Thousands of generated strings through PyYAML, a YAML 1.1 reader as
-    /// kubectl's decoder is: each reads back as the same string.
-    #[test]
-    fn generated_strings_round_trip_through_pyyaml() {
-        use proptest::strategy::ValueTree;
-        use proptest::test_runner::{Config, TestRng, TestRunner};
-        let mut runner = TestRunner::new_with_rng(
-            Config::default(),
-            TestRng::deterministic_rng(Default::default()),
-        );
-        let strategy = prop_oneof![
-            any::<String>(),
-            "[-a-zA-Z0-9 _.:/@+=,#'\"!&*?|>%`~\\[\\]{}\n\t\r]{0,12}",
-        ];
-        let strings: Vec<String> = (0..4000)
-            .map(|_| strategy.new_tree(&mut runner).expect("strategy").current())
-            .collect();
-        let mut stream = String::new();
-        for s in &strings {
-            stream.push_str("---\n");
-            stream.push_str(&doc(s));
-        }
-        let script = "import json, sys, yaml\n\
-                      docs = list(yaml.safe_load_all(sys.stdin.buffer.read().decode('utf-8')))\n\
-                      sys.stdout.write(json.dumps([[d['value'], d['list'], d['nested']] for d in docs]))\n";
-        let mut child = std::process::Command::new("python3")
-            .args(["-c", script])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("python3 runs");
-        let mut stdin = child.stdin.take().expect("stdin");
-        let writer =
-            std::thread::spawn(move || std::io::Write::write_all(&mut stdin, stream.as_bytes()));
-        let out = child.wait_with_output().expect("python3 runs");
-        writer.join().expect("writer").expect("write to python3");
-        assert!(out.status.success(), "PyYAML failed");
-        let back: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("JSON");
-        assert_eq!(back.len(), strings.len());
-        for (s, got) in strings.iter().zip(back) {
-            let entry = serde_json::json!({ s: s, "k": s });
-            assert_eq!(
-                got,
-                serde_json::json!([s, [s, "x", s], { s: [entry, {}, entry] }]),
-                "{s:?}"
-            );
-        }
-    }
-
-    proptest! {
-        #[test]
-        fn any_string_round_trips(s in any::<String>()) {
-            round_trips(&s);
-        }
-
-        #[test]
-        fn yamlish_strings_round_trip(s in "[-a-zA-Z0-9 _.:/@+=,#'\"!&*?|>%`~\\[\\]{}\n\t]{0,12}") {
-            round_trips(&s);
-        }
     }
 }
