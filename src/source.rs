@@ -186,3 +186,42 @@ impl fmt::Display for Location {
         write!(f, "{}:{}:{}", self.file, self.line, self.column)
     }
 }
+
+/// A file's name as sources are known by: `.` segments and empty ones
+/// removed, `..` resolved lexically (leading `..` stay). Imports are
+/// resolved with it and the CLI shows names with it, so one file has one name.
+pub fn normalize_path(path: &str) -> String {
+    let absolute = path.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in path.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|p| *p != "..") {
+                    parts.pop();
+                } else if !absolute {
+                    parts.push("..");
+                }
+            }
+            s => parts.push(s),
+        }
+    }
+    let joined = parts.join("/");
+    if absolute {
+        format!("/{joined}")
+    } else {
+        joined
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_path;
+
+    #[test]
+    fn paths_normalize_lexically() {
+        assert_eq!(normalize_path("./x//y/./z.vcp"), "x/y/z.vcp");
+        assert_eq!(normalize_path("/a/../../b"), "/b");
+        assert_eq!(normalize_path("../a/./../b.vcp"), "../b.vcp");
+    }
+}

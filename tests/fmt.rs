@@ -975,13 +975,13 @@ fn cli_check_reports_and_writes_nothing() {
     let dir = scratch(&[("a.vcp", UNFORMATTED), ("sub/b.vcp", FORMATTED)]);
     let before = tree(dir.path());
     assert_eq!(
-        vcp::cli::fmt::run(&[dir.path().to_path_buf()], true),
+        vcp::cli::fmt::format_files(&[dir.path().to_path_buf()], true),
         ExitCode::from(1)
     );
     assert_eq!(tree(dir.path()), before);
     let formatted = scratch(&[("b.vcp", FORMATTED)]);
     assert_eq!(
-        vcp::cli::fmt::run(&[formatted.path().to_path_buf()], true),
+        vcp::cli::fmt::format_files(&[formatted.path().to_path_buf()], true),
         ExitCode::SUCCESS
     );
 }
@@ -1003,7 +1003,7 @@ fn cli_rewrites_only_changed_files() {
         .and_then(|f| f.set_modified(old_time))
         .expect("set mtime");
     assert_eq!(
-        vcp::cli::fmt::run(&[dir.path().to_path_buf()], false),
+        vcp::cli::fmt::format_files(&[dir.path().to_path_buf()], false),
         ExitCode::SUCCESS
     );
     let after = tree(dir.path());
@@ -1022,7 +1022,7 @@ fn cli_rewrites_only_changed_files() {
     assert_eq!(mtime, old_time, "an unchanged file is not rewritten");
     // Named explicitly, a file is formatted whatever its name.
     assert_eq!(
-        vcp::cli::fmt::run(&[dir.path().join("target/c.vcp")], false),
+        vcp::cli::fmt::format_files(&[dir.path().join("target/c.vcp")], false),
         ExitCode::SUCCESS
     );
     assert_eq!(tree(dir.path())["target/c.vcp"], FORMATTED);
@@ -1033,7 +1033,7 @@ fn cli_leaves_files_with_syntax_errors_alone() {
     let broken = "pipeline p {\n  workers == 3\n}\n";
     let dir = scratch(&[("a.vcp", broken), ("b.vcp", UNFORMATTED)]);
     assert_eq!(
-        vcp::cli::fmt::run(&[dir.path().to_path_buf()], false),
+        vcp::cli::fmt::format_files(&[dir.path().to_path_buf()], false),
         ExitCode::from(1)
     );
     let after = tree(dir.path());
@@ -1048,11 +1048,11 @@ fn cli_leaves_files_with_syntax_errors_alone() {
 fn cli_usage_errors_exit_2() {
     let dir = scratch(&[("notes.txt", "")]);
     assert_eq!(
-        vcp::cli::fmt::run(&[dir.path().join("missing.vcp")], false),
+        vcp::cli::fmt::format_files(&[dir.path().join("missing.vcp")], false),
         ExitCode::from(2)
     );
     assert_eq!(
-        vcp::cli::fmt::run(&[dir.path().to_path_buf()], false),
+        vcp::cli::fmt::format_files(&[dir.path().to_path_buf()], false),
         ExitCode::from(2)
     );
 }

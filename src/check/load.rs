@@ -4,7 +4,7 @@
 
 use super::Loader;
 use crate::diag::{Code, Diagnostic, Diagnostics, did_you_mean};
-use crate::source::{FileId, Origin, SourceMap, Span};
+use crate::source::{FileId, Origin, SourceMap, Span, normalize_path as normalize};
 use crate::stdlib;
 use crate::syntax::{self, ast};
 use std::collections::BTreeMap;
@@ -250,31 +250,6 @@ fn join(importer: &str, path: &str) -> String {
     }
 }
 
-/// Removes `.` segments and resolves `..` lexically (leading `..` stay).
-pub(crate) fn normalize(path: &str) -> String {
-    let absolute = path.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for seg in path.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                if parts.last().is_some_and(|p| *p != "..") {
-                    parts.pop();
-                } else if !absolute {
-                    parts.push("..");
-                }
-            }
-            s => parts.push(s),
-        }
-    }
-    let joined = parts.join("/");
-    if absolute {
-        format!("/{joined}")
-    } else {
-        joined
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,7 +259,5 @@ mod tests {
         assert_eq!(join("a/b/p.vcp", "../c.vcp"), "a/c.vcp");
         assert_eq!(join("p.vcp", "./lib/c.vcp"), "lib/c.vcp");
         assert_eq!(join("p.vcp", "../c.vcp"), "../c.vcp");
-        assert_eq!(normalize("./x//y/./z.vcp"), "x/y/z.vcp");
-        assert_eq!(normalize("/a/../../b"), "/b");
     }
 }

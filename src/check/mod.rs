@@ -12,7 +12,7 @@ mod eval;
 pub mod fields;
 mod graph;
 mod items;
-pub(crate) mod load;
+mod load;
 mod names;
 mod params;
 mod pipeline;

@@ -96,7 +96,7 @@ pub(super) fn check(out_dir: &Path, output: &Output) -> ExitCode {
             out_dir.join(path).display()
         ));
     }
-    super::stdout(&report);
+    super::stdout(&[&report]);
     if changed + missing.len() + stale.len() == 0 {
         eprintln!("{} is up to date", out_dir.display());
         return ExitCode::SUCCESS;

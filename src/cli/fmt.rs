@@ -18,7 +18,7 @@ use std::process::ExitCode;
 /// 0 all formatted (or, with `check`, all already formatted), 1 a file would
 /// change under `check`, has syntax errors or could not be read or written,
 /// 2 a path does not exist or names no `.vcp` file.
-pub fn run(paths: &[PathBuf], check: bool) -> ExitCode {
+pub fn format_files(paths: &[PathBuf], check: bool) -> ExitCode {
     let files = match expand(paths) {
         Ok(files) if files.is_empty() => {
             let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();

@@ -2,13 +2,36 @@
 //! with worker counts, shard rules and reduce steps. Edges are the JobFlow's
 //! dependencies: a stage starts when the jobs it follows completed.
 
+use super::report::DiagnosticPrinter;
+use super::{compile_inputs, stdout};
+use crate::emit::Keep;
 use crate::ir::{Build, ItemSource, JobKind, Pipeline, Stage};
 use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub(super) enum GraphFormat {
     Dot,
     Mermaid,
+}
+
+/// `vcp graph`: compiles the files and prints their stage graphs.
+pub(super) fn show(
+    files: &[PathBuf],
+    format: GraphFormat,
+    sets: &[String],
+    printer: DiagnosticPrinter,
+) -> ExitCode {
+    let (code, compiled) = compile_inputs(files, sets, printer, Keep::Manifests);
+    let Some(b) = compiled.and_then(|c| c.checked.build) else {
+        return code;
+    };
+    let text = match format {
+        GraphFormat::Dot => dot(&b),
+        GraphFormat::Mermaid => mermaid(&b),
+    };
+    stdout(&[&text])
 }
 
 /// `range(0, 300) by modulo`: a shard rule as the user would write it.

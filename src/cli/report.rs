@@ -19,9 +19,9 @@ pub enum MessageFormat {
     Github,
 }
 
-/// How diagnostics reach the user.
+/// Prints diagnostics: how they reach the user.
 #[derive(Clone, Copy, Debug)]
-pub struct Reporter {
+pub struct DiagnosticPrinter {
     pub format: MessageFormat,
     pub style: Style,
 }
@@ -128,7 +128,7 @@ pub fn github(sources: &SourceMap, d: &Diagnostic) -> String {
     )
 }
 
-impl Reporter {
+impl DiagnosticPrinter {
     /// Prints every diagnostic, then (for people) a summary line.
     pub fn print(&self, sources: &SourceMap, diags: &[Diagnostic], files: usize) {
         match self.format {

@@ -1,7 +1,7 @@
 //! `vcp run`: arguments, the run directory, signals, and the final summary.
 
 use super::compile_inputs;
-use super::report::Reporter as Diagnostics;
+use super::report::DiagnosticPrinter;
 use crate::emit::{self, Keep};
 use crate::run::{
     self as runner, Outcome, PlainReporter, Reporter, RunDir, RunOptions, RunSettings,
@@ -34,7 +34,7 @@ fn usage(message: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-pub(super) fn run(args: Args, diagnostics: Diagnostics) -> ExitCode {
+pub(super) fn run(args: Args, diagnostics: DiagnosticPrinter) -> ExitCode {
     let root = PathBuf::from(RUNS);
     let (dir, settings) = match &args.resume {
         Some(id) => {

@@ -4,9 +4,53 @@
 //! at run time it says what the rule will do.
 
 use super::graph::describe_shard;
+use super::report::DiagnosticPrinter;
+use super::{compile_inputs, stdout};
+use crate::emit::Keep;
 use crate::ir::{ItemSource, Stage, Strategy};
 use crate::shard;
 use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// The arguments of `vcp shards`.
+pub(super) struct Args {
+    pub file: PathBuf,
+    pub stage: String,
+    pub pipeline: Option<String>,
+    pub worker: Option<u32>,
+    pub sets: Vec<String>,
+}
+
+/// `vcp shards`: compiles the file and prints the preview of one stage.
+/// Exit codes: 1 errors in the file, 2 no such stage or worker.
+pub(super) fn show(args: Args, printer: DiagnosticPrinter) -> ExitCode {
+    let (code, compiled) = compile_inputs(&[args.file], &args.sets, printer, Keep::Manifests);
+    let Some(b) = compiled.and_then(|c| c.checked.build) else {
+        return code;
+    };
+    let (stage, pipeline) = (&args.stage, &args.pipeline);
+    let found = b
+        .pipelines
+        .iter()
+        .filter(|p| pipeline.as_ref().is_none_or(|n| *n == p.name))
+        .find_map(|p| p.stage(stage));
+    let Some(s) = found else {
+        let place = pipeline.as_ref().map_or_else(
+            || "these pipelines".to_string(),
+            |p| format!("pipeline `{p}`"),
+        );
+        eprintln!("error: no stage `{stage}` in {place}");
+        return ExitCode::from(2);
+    };
+    match preview(s, args.worker) {
+        Ok(text) => stdout(&[&text]),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
 
 /// Static sources larger than this are not previewed item by item.
 const PREVIEW_LIMIT: u64 = 5_000_000;
