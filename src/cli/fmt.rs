@@ -137,78 +137,59 @@ fn replace(path: &Path, text: &str) -> io::Result<()> {
     result
 }
 
-/// A unified diff of two texts by lines, for `--check`. Small on purpose
-/// (the `similar` crate is a dev-dependency only): lines common to both ends
-/// are set aside, the rest is compared by longest common subsequence, and
-/// when that would need too much memory it is shown as one hunk.
+/// A unified diff of two texts by lines, for `--check`. `similar` finds the
+/// changes (Myers' algorithm) and groups them with three lines of context;
+/// the hunks are written here, with both lengths in every header.
 mod diff {
+    use similar::{Algorithm, DiffOp, DiffTag};
     use std::fmt::Write as _;
 
-    /// Above this many cells (lines × lines) the LCS table is not built.
-    const MAX_CELLS: usize = 4_000_000;
     const CONTEXT: usize = 3;
-
-    #[derive(Clone, Copy, PartialEq, Eq)]
-    enum Op {
-        Same,
-        Delete,
-        Insert,
-    }
+    /// Above this many changed lines (both sides, after the lines the texts
+    /// start and end with alike), Myers' O((N+M)D) search could take minutes:
+    /// the changed lines are shown as one block instead.
+    const MAX_SEARCH: usize = 10_000;
 
     pub(super) fn unified(name: &str, old: &str, new: &str) -> String {
         let a: Vec<&str> = old.lines().collect();
         let b: Vec<&str> = new.lines().collect();
-        let ops = script(&a, &b);
         let mut out = format!("--- {name}\n+++ {name} (formatted)\n");
-        // Each op with its line numbers in `a` and `b`.
-        let mut numbered = Vec::with_capacity(ops.len());
-        let (mut i, mut j) = (0, 0);
-        for op in ops {
-            numbered.push((op, i, j));
-            match op {
-                Op::Same => (i, j) = (i + 1, j + 1),
-                Op::Delete => i += 1,
-                Op::Insert => j += 1,
-            }
-        }
-        let changed: Vec<usize> = (0..numbered.len())
-            .filter(|&k| numbered[k].0 != Op::Same)
-            .collect();
-        let mut k = 0;
-        while k < changed.len() {
-            // One hunk: changes at most 2 * CONTEXT lines apart, with context.
-            let first = changed[k];
-            let mut last = first;
-            while k + 1 < changed.len() && changed[k + 1] - last <= 2 * CONTEXT {
-                k += 1;
-                last = changed[k];
-            }
-            k += 1;
-            let start = first.saturating_sub(CONTEXT);
-            let end = (last + 1 + CONTEXT).min(numbered.len());
-            let hunk = &numbered[start..end];
-            let old_len = hunk.iter().filter(|n| n.0 != Op::Insert).count();
-            let new_len = hunk.iter().filter(|n| n.0 != Op::Delete).count();
+        for hunk in similar::group_diff_ops(changes(&a, &b), CONTEXT) {
+            let (Some(first), Some(last)) = (hunk.first(), hunk.last()) else {
+                continue;
+            };
+            let (old_start, new_start) = (first.old_range().start, first.new_range().start);
+            let old_len = last.old_range().end - old_start;
+            let new_len = last.new_range().end - new_start;
             // An empty side is numbered by the line before it.
             let _ = writeln!(
                 out,
                 "@@ -{},{old_len} +{},{new_len} @@",
-                hunk[0].1 + usize::from(old_len > 0),
-                hunk[0].2 + usize::from(new_len > 0)
+                old_start + usize::from(old_len > 0),
+                new_start + usize::from(new_len > 0)
             );
-            for &(op, i, j) in hunk {
-                let _ = match op {
-                    Op::Same => writeln!(out, " {}", a[i]),
-                    Op::Delete => writeln!(out, "-{}", a[i]),
-                    Op::Insert => writeln!(out, "+{}", b[j]),
+            for op in &hunk {
+                let (tag, old_lines, new_lines) = op.as_tag_tuple();
+                let (sign, lines) = match tag {
+                    DiffTag::Equal => (' ', &a[old_lines]),
+                    DiffTag::Delete | DiffTag::Replace => ('-', &a[old_lines]),
+                    DiffTag::Insert => ('+', &b[new_lines.clone()]),
                 };
+                for line in lines {
+                    let _ = writeln!(out, "{sign}{line}");
+                }
+                if tag == DiffTag::Replace {
+                    for line in &b[new_lines] {
+                        let _ = writeln!(out, "+{line}");
+                    }
+                }
             }
         }
         out
     }
 
-    /// An edit script turning `a` into `b`.
-    fn script(a: &[&str], b: &[&str]) -> Vec<Op> {
+    /// The edit script turning `a` into `b`.
+    fn changes(a: &[&str], b: &[&str]) -> Vec<DiffOp> {
         let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
         let suffix = a[prefix..]
             .iter()
@@ -216,42 +197,26 @@ mod diff {
             .zip(b[prefix..].iter().rev())
             .take_while(|(x, y)| x == y)
             .count();
-        let (ma, mb) = (&a[prefix..a.len() - suffix], &b[prefix..b.len() - suffix]);
-        let mut ops = vec![Op::Same; prefix];
-        if ma.len().saturating_mul(mb.len()) > MAX_CELLS {
-            ops.extend(std::iter::repeat_n(Op::Delete, ma.len()));
-            ops.extend(std::iter::repeat_n(Op::Insert, mb.len()));
-        } else {
-            // lcs[i][j]: the LCS length of ma[i..] and mb[j..].
-            let w = mb.len() + 1;
-            let mut lcs = vec![0u32; (ma.len() + 1) * w];
-            for i in (0..ma.len()).rev() {
-                for j in (0..mb.len()).rev() {
-                    lcs[i * w + j] = if ma[i] == mb[j] {
-                        lcs[(i + 1) * w + j + 1] + 1
-                    } else {
-                        lcs[(i + 1) * w + j].max(lcs[i * w + j + 1])
-                    };
-                }
-            }
-            let (mut i, mut j) = (0, 0);
-            while i < ma.len() || j < mb.len() {
-                if i < ma.len() && j < mb.len() && ma[i] == mb[j] {
-                    ops.push(Op::Same);
-                    (i, j) = (i + 1, j + 1);
-                } else if i < ma.len()
-                    && (j == mb.len() || lcs[(i + 1) * w + j] >= lcs[i * w + j + 1])
-                {
-                    ops.push(Op::Delete);
-                    i += 1;
-                } else {
-                    ops.push(Op::Insert);
-                    j += 1;
-                }
-            }
+        let (old_len, new_len) = (a.len() - prefix - suffix, b.len() - prefix - suffix);
+        if old_len + new_len <= MAX_SEARCH {
+            return similar::capture_diff_slices(Algorithm::Myers, a, b);
         }
-        ops.extend(std::iter::repeat_n(Op::Same, suffix));
-        ops
+        let equal = |old_index, new_index, len| DiffOp::Equal {
+            old_index,
+            new_index,
+            len,
+        };
+        let replace = DiffOp::Replace {
+            old_index: prefix,
+            old_len,
+            new_index: prefix,
+            new_len,
+        };
+        let tail = equal(a.len() - suffix, b.len() - suffix, suffix);
+        [equal(0, 0, prefix), replace, tail]
+            .into_iter()
+            .filter(|op| !op.old_range().is_empty() || !op.new_range().is_empty())
+            .collect()
     }
 }
 
@@ -271,6 +236,30 @@ mod tests {
              @@ -1,5 +1,5 @@\n line 1\n-line 2\n+line two\n line 3\n line 4\n line 5\n\
              @@ -15,6 +15,5 @@\n line 15\n line 16\n line 17\n-line 18\n line 19\n line 20\n"
         );
+    }
+
+    #[test]
+    fn a_rewrite_too_large_to_search_is_one_hunk() {
+        let old: String = (0..6_000).map(|i| format!("a{i}\n")).collect();
+        let new: String = (0..6_000).map(|i| format!("b{i}\n")).collect();
+        let diff = unified(
+            "f.vcp",
+            &format!("same\n{old}end\n"),
+            &format!("same\n{new}end\n"),
+        );
+        let mut lines = diff.lines().skip(2);
+        assert_eq!(lines.next(), Some("@@ -1,6002 +1,6002 @@"));
+        assert_eq!(lines.next(), Some(" same"));
+        assert_eq!(lines.next(), Some("-a0"));
+        assert_eq!(
+            diff.lines().filter(|l| l.starts_with('-')).count(),
+            6_000 + 1
+        );
+        assert_eq!(
+            diff.lines().filter(|l| l.starts_with('+')).count(),
+            6_000 + 1
+        );
+        assert!(diff.ends_with("+b5999\n end\n"));
     }
 
     #[test]
