@@ -1,8 +1,8 @@
 //! Shard assignment: which worker handles which item.
 //!
-//! This is the reference implementation of the shard rules (see the design
-//! brief, "Concepts"). The wrapper scripts carry a second implementation in
-//! POSIX sh + awk (`src/emit/templates/shard.sh`) because `lines()` and
+//! This is the reference implementation of the shard rules (documented in
+//! docs/language.md, "Sharding"). The wrapper scripts carry a second
+//! implementation in POSIX sh + awk (`src/emit/templates/shard.sh`) because `lines()` and
 //! `files()` sources are only known inside the pod at run time;
 //! `tests/shard_agreement.rs` proves that both agree byte for byte, so that
 //! what Rust computes for static sources (a preview of who gets what) is what

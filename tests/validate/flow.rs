@@ -1,7 +1,7 @@
 //! Rules that span several objects of one output: JobFlows and the
-//! JobTemplates they instantiate (REFERENCE.md §g), duplicate objects,
-//! ConfigMap keys that pods read, and names the Volcano controllers will
-//! create.
+//! JobTemplates they instantiate (Volcano's `pkg/controllers/jobflow/`),
+//! duplicate objects, ConfigMap keys that pods read, and names the Volcano
+//! controllers will create.
 //!
 //! A JobFlow's `flows[].name` is the name of a JobTemplate in the same
 //! namespace; the controller creates Job `<jobflow>-<flow>` from it with
@@ -196,7 +196,8 @@ fn check_jobflow<'a>(
         let mut problems = template.problems(out).with_note(note.clone());
         job::check_job_names(&job_name, spec, "/metadata/name", "/spec", &mut problems);
         // An aborted job is neither Completed nor Failed to the JobFlow
-        // controller, so the flow waits forever (REFERENCE.md §g).
+        // controller (pkg/controllers/jobflow/jobflow_controller_action.go),
+        // so the flow waits forever.
         for abort in job::abort_job_actions(spec, "/spec") {
             problems.push(
                 &abort,

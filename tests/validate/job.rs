@@ -1,5 +1,9 @@
-//! Volcano's admission rules for a Job spec (REFERENCE.md §d, rules 1-23),
-//! the Kubernetes rules its pods will meet (§h), and the few "must" items that
+//! Volcano's admission rules for a Job spec (rules 1-23: 1-8 from the CRD
+//! schema, 9-23 from the validating webhook,
+//! `pkg/webhooks/admission/jobs/validate/admit_job.go` and `util.go`), the
+//! Kubernetes rules the pods it creates will meet (named as
+//! `pkg/controllers/job/helpers/helpers.go` names them; Volcano paths at the
+//! commit in tests/fixtures/volcano/SOURCE.md), and the few "must" items that
 //! no webhook checks but that make a job hang (restart policy, gang size with
 //! `dependsOn`).
 //!
@@ -611,7 +615,7 @@ fn check_dependencies(
             &format!("{base}/minAvailable"),
             "gang-deadlock",
             format!(
-                "job minAvailable {min_available} exceeds the {independent} pods of tasks without dependsOn: dependent tasks' pods are created only later, so the gang can never be scheduled (REFERENCE.md §f)"
+                "job minAvailable {min_available} exceeds the {independent} pods of tasks without dependsOn: dependent tasks' pods are created only later, so the gang can never be scheduled (Volcano's pkg/controllers/job/job_controller_actions.go)"
             ),
         );
     }
@@ -744,7 +748,7 @@ fn check_pod_template(template: Option<&Value>, path: &str, problems: &mut Probl
     let spec_path = format!("{path}/spec");
 
     // A pod left at the default `Always` never reaches Succeeded, so the job
-    // never completes (REFERENCE.md §i).
+    // never completes (Volcano's pkg/controllers/job/state/running.go).
     match str_of(spec.get("restartPolicy")) {
         Some("Never" | "OnFailure") => {}
         Some(other) => problems.push(

@@ -10,13 +10,19 @@
 //!   (`schema.rs`);
 //! - Kubernetes' own rules: ObjectMeta, labels, annotations, ConfigMap
 //!   (`meta.rs`), a subset of PodTemplate validation (`job.rs`);
-//! - Volcano's admission rules for Jobs, REFERENCE.md §d 1-23, with the
-//!   name-length rules of §h (`job.rs`);
-//! - JobFlow rules of §g across files: templates present, DAG, generated job
-//!   names and label values (`flow.rs`).
+//! - Volcano's admission rules for Jobs (its validating webhook,
+//!   `pkg/webhooks/admission/jobs/validate/admit_job.go` and `util.go`, with
+//!   the CRD's own constraints: rules 1-23 of `job.rs`), with the names of
+//!   the pods its job controller creates (`job.rs`);
+//! - JobFlow rules of its controller (`pkg/controllers/jobflow/`) across
+//!   files: templates present, DAG, generated job names and label values
+//!   (`flow.rs`).
+//!
+//! Volcano paths are relative to its repository at the commit given in
+//! `tests/fixtures/volcano/SOURCE.md`.
 //!
 //! Each problem is one line: `<file>: <Kind>/<name>: <JSON pointer>: [<rule>] <message>`.
-//! The rule tag is stable (`d9` is REFERENCE.md §d rule 9, `schema/enum`,
+//! The rule tag is stable (`d9` is rule 9 of `job.rs`, `schema/enum`,
 //! `g/dag`, ...) so tests can match on it; the message follows Volcano's or
 //! Kubernetes' wording where they have one.
 //!

@@ -60,8 +60,9 @@ fn assert_valid(problems: &[String]) {
 #[test]
 fn upstream_valid_examples_pass() {
     // task-start-dependency/*.yaml set spec.minAvailable below the total
-    // (1 of 11, 3 of 11) on purpose: REFERENCE.md §f explains that dependent
-    // tasks' pods are created late, so the gang must fit in the tasks without
+    // (1 of 11, 3 of 11) on purpose: Volcano's job controller
+    // (pkg/controllers/job/job_controller_actions.go) creates dependent
+    // tasks' pods late, so the gang must fit in the tasks without
     // dependsOn (1 and 10 pods here). Both pass the `gang-deadlock` rule, and
     // rule 11 only bounds minAvailable from above, so they are valid as is.
     for file in [
