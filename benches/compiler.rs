@@ -1,6 +1,7 @@
-//! `cargo bench`: parse, check and emit, each on its own, on the generated
-//! benchmark pipelines (benches/gen.py, N = 10, 100, 1,000, 10,000 stages). The
-//! whole-process figures come from benches/render.sh.
+//! `cargo bench`: parse (and, for comparison, the pest parser alone), check
+//! and emit, each on its own, on the generated benchmark pipelines
+//! (benches/gen.py, N = 10, 100, 1,000, 10,000 stages). The whole-process
+//! figures come from benches/render.sh.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -30,6 +31,11 @@ fn phases(c: &mut Criterion) {
         group.sample_size(if n >= 1000 { 10 } else { 50 });
         group.bench_with_input(BenchmarkId::new("parse", n), &text, |b, t| {
             b.iter(|| vcp::syntax::parse(FileId(0), black_box(t)));
+        });
+        // The parser generated from the grammar alone, which reads files
+        // with errors: `parse` over this is the fast path's speed-up.
+        group.bench_with_input(BenchmarkId::new("parse-pest", n), &text, |b, t| {
+            b.iter(|| vcp::syntax::parse_with_pest(FileId(0), black_box(t)));
         });
         let roots = vec!["bench.vcp".to_string()];
         group.bench_with_input(BenchmarkId::new("check", n), &text, |b, t| {

@@ -1,5 +1,7 @@
 //! The checked pipeline: what the checker proved and the emitters and the
-//! runner consume. Every default is applied here, once; every name is valid and
+//! runner consume. The checker has applied every default (namespace, queue,
+//! workers, ttl, the GPU resource name, ...) when it builds these values, so
+//! nothing downstream has a default of its own; every name is valid and
 //! within its length budget; every reference is resolved. Only `Vec`,
 //! `BTreeMap` and plain values, so that iteration order is deterministic.
 

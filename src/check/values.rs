@@ -1,6 +1,6 @@
 //! Validators for the value syntaxes that come from outside vcp: Kubernetes
 //! names and quantities, container image references, durations. Each returns
-//! `Err(reason)` in words that complete "… is not valid: <reason>".
+//! `Err(reason)` in words that complete `... is not valid: <reason>`.
 
 /// A duration: one or more `<number><unit>` with units `d`, `h`, `m`, `s`,
 /// each unit at most once, largest first (`1h30m`). Returns seconds.

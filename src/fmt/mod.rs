@@ -8,9 +8,9 @@
 //!    is returned as an error and never formatted;
 //! 2. find the comments, which the grammar skips, in the text (everything from
 //!    a `#` outside a string literal to the end of its line) and hang each one
-//!    on a node of the tree ([`comments`]);
-//! 3. print the tree in the canonical layout ([`layout`]), with strings
-//!    re-quoted from their decoded value ([`literal`]);
+//!    on a node of the tree (`comments.rs`);
+//! 3. print the tree in the canonical layout (`layout.rs`), with strings
+//!    re-quoted from their decoded value (`literal.rs`);
 //! 4. verify: the output must parse cleanly into the same tree (spans aside,
 //!    imports first) and hold the same comments, or the file is refused rather
 //!    than changed in meaning.
