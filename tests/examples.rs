@@ -8,7 +8,7 @@ use std::process::Command;
 
 #[test]
 fn examples_match_their_expected_output() {
-    let bless = std::env::var_os("VCP_BLESS").is_some();
+    let bless = crate::common::blessing();
     let mut failures = Vec::new();
     for dir in examples() {
         let built = build_example(&dir);
@@ -139,15 +139,19 @@ fn generated_files_are_well_formed_text() {
     }
 }
 
-/// Every script parses under dash and bash (`-n`); shellcheck runs in .ci/run.
+/// Every script parses under dash and bash (`-n`).
 #[test]
 fn example_scripts_parse_under_dash_and_bash() {
+    let shells: Vec<&str> = ["dash", "bash"]
+        .into_iter()
+        .filter(|shell| crate::common::require_tool(shell))
+        .collect();
     for dir in examples() {
         for (path, content) in build_example(&dir) {
             if !path.ends_with(".sh") {
                 continue;
             }
-            for shell in ["dash", "bash"] {
+            for &shell in &shells {
                 let out = Command::new(shell)
                     .arg("-n")
                     .arg("-c")
@@ -246,8 +250,7 @@ fn first_pipeline(dir: &std::path::Path) -> String {
 /// `vcp graph` of every example is accepted by Graphviz's dot.
 #[test]
 fn graphs_are_accepted_by_dot() {
-    if Command::new("dot").arg("-V").output().is_err() {
-        eprintln!("dot is not installed (.ci/run installs graphviz); skipped");
+    if !crate::common::require_tool("dot") {
         return;
     }
     for dir in examples() {
@@ -303,4 +306,34 @@ fn the_yaml_stream_holds_every_manifest_and_passes_the_validator() {
             problems.join("\n")
         );
     }
+}
+
+/// Every committed script is clean under shellcheck, as POSIX sh, with the
+/// `vcp-lib.sh` it sources read from beside it.
+#[test]
+fn example_scripts_are_clean_under_shellcheck() {
+    if !crate::common::require_tool("shellcheck") {
+        return;
+    }
+    let mut scripts = Vec::new();
+    for dir in examples() {
+        for path in read_tree(&dir.join("expected")).into_keys() {
+            if path.ends_with(".sh") {
+                scripts.push(dir.join("expected").join(path));
+            }
+        }
+    }
+    assert!(scripts.len() >= 6, "{} scripts", scripts.len());
+    let out = Command::new("shellcheck")
+        .args(["-x", "-P", "SCRIPTDIR", "-s", "sh"])
+        .args(&scripts)
+        .current_dir(crate::common::root())
+        .output()
+        .expect("shellcheck runs");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

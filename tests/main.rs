@@ -1,5 +1,6 @@
 //! The one integration-test binary (one link, one process, as just and nickel do).
 
+mod architecture;
 mod cli;
 mod common;
 mod examples;
@@ -7,6 +8,7 @@ mod fmt;
 mod hostile;
 mod output;
 mod parser_agreement;
+mod repository;
 mod robustness;
 mod run;
 mod shard_agreement;

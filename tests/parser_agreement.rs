@@ -25,7 +25,13 @@ fn agree(text: &str) {
     }
 }
 
+/// Every committed `.vcp` file (read once), sorted by path.
 fn corpus() -> Vec<String> {
+    static CORPUS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    CORPUS.get_or_init(read_corpus).clone()
+}
+
+fn read_corpus() -> Vec<String> {
     let root = crate::common::root();
     let mut files = Vec::new();
     for dir in [
@@ -35,7 +41,9 @@ fn corpus() -> Vec<String> {
         "stdlib/std",
         "tests/cli",
         "tests/fixtures/fuzz",
+        "tests/fmt",
     ] {
+        let mut paths = Vec::new();
         let mut stack = vec![root.join(dir)];
         while let Some(d) = stack.pop() {
             let Ok(entries) = std::fs::read_dir(&d) else {
@@ -46,11 +54,13 @@ fn corpus() -> Vec<String> {
                 if p.is_dir() {
                     stack.push(p);
                 } else if p.extension().is_some_and(|x| x == "vcp") {
-                    files.push(
-                        String::from_utf8_lossy(&std::fs::read(&p).expect("read")).into_owned(),
-                    );
+                    paths.push(p);
                 }
             }
+        }
+        paths.sort();
+        for p in paths {
+            files.push(String::from_utf8_lossy(&std::fs::read(&p).expect("read")).into_owned());
         }
     }
     files
@@ -65,10 +75,17 @@ fn parsers_agree_on_every_committed_file() {
     }
 }
 
+/// Every prefix of twelve files; by default every 16th (each file's
+/// prefixes still end at every kind of place), all of them in CI.
 #[test]
 fn parsers_agree_on_every_prefix_of_the_examples() {
+    let stride = if crate::common::full("checks every 16th prefix only") {
+        1
+    } else {
+        16
+    };
     for text in corpus().iter().filter(|t| t.contains("pipeline")).take(12) {
-        for (i, _) in text.char_indices() {
+        for (i, _) in text.char_indices().step_by(stride) {
             agree(&text[..i]);
         }
     }
@@ -144,7 +161,7 @@ fn parsers_agree_on_files_read_in_two_halves() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::with_cases(crate::common::cases(2000)))]
 
     #[test]
     fn parsers_agree_on_token_soup(
@@ -276,7 +293,7 @@ fn entry() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 1500, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::with_cases(crate::common::cases(1500)))]
 
     #[test]
     fn parsers_agree_on_generated_valid_files(

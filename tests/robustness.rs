@@ -32,7 +32,7 @@ fn example_texts() -> Vec<String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::with_cases(crate::common::cases(300)))]
 
     #[test]
     fn random_text_never_panics(text in "\\PC{0,300}") {

@@ -3,7 +3,8 @@
 //! and `files()` items inside the pod. These tests run the sh functions under
 //! dash on hostile inputs and require the exact bytes the Rust functions
 //! predict; one test repeats a fixed input under every shell and awk found on
-//! the machine (dash, bash, busybox sh; mawk, gawk, busybox awk).
+//! the machine (dash, bash, busybox sh; mawk, gawk, busybox awk). A test
+//! whose program is missing skips with a notice (`common::require_tool`).
 
 use std::fs;
 use std::io::Write;
@@ -231,16 +232,22 @@ fn temp_dir() -> tempfile::TempDir {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(24))]
+    #![proptest_config(ProptestConfig::with_cases(crate::common::cases(24)))]
 
     #[test]
     fn modulo_in_sh_agrees_with_rust(items in items(), workers in 1u32..=12) {
+        if !crate::common::require_tool("dash") {
+            return Ok(());
+        }
         let dir = temp_dir();
         check_assign(&Runner::dash(), dir.path(), Strategy::Modulo, &as_slices(&items), None, workers)?;
     }
 
     #[test]
     fn block_in_sh_agrees_with_rust(items in items(), workers in 1u32..=12) {
+        if !crate::common::require_tool("dash") {
+            return Ok(());
+        }
         let dir = temp_dir();
         check_assign(&Runner::dash(), dir.path(), Strategy::Block, &as_slices(&items), None, workers)?;
     }
@@ -248,10 +255,13 @@ proptest! {
 
 proptest! {
     // Each awk run builds its CRC tables (about 0.1 s), once per rank.
-    #![proptest_config(ProptestConfig::with_cases(16))]
+    #![proptest_config(ProptestConfig::with_cases(crate::common::cases(16)))]
 
     #[test]
     fn hash_in_sh_agrees_with_rust(items in items(), workers in 1u32..=12) {
+        if !crate::common::require_tool("dash") {
+            return Ok(());
+        }
         let dir = temp_dir();
         check_assign(&Runner::dash(), dir.path(), Strategy::Hash, &as_slices(&items), None, workers)?;
     }
@@ -265,6 +275,9 @@ proptest! {
 /// register of a shared prefix kept and used past items that lack it.
 #[test]
 fn hash_in_sh_agrees_with_rust_on_long_lists() {
+    if !crate::common::require_tool("dash") || !crate::common::full("skipped: a long test") {
+        return;
+    }
     let mut state = 0x9e37_79b9_7f4a_7c15_u64;
     let mut next = move || {
         state = state
@@ -372,7 +385,7 @@ const ODD_NAMES: &[&str] = &[
 const ODD_SIZES: &[u64] = &[0, 1, 2, 3, 5, 5, 5, 8, 13, 100, 4096];
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(24))]
+    #![proptest_config(ProptestConfig::with_cases(crate::common::cases(24)))]
 
     #[test]
     fn size_in_sh_agrees_with_rust(
@@ -380,6 +393,9 @@ proptest! {
         picks in prop::collection::vec((0..ODD_NAMES.len(), any::<bool>()), 0..30),
         workers in 1u32..=12,
     ) {
+        if !crate::common::require_tool("dash") {
+            return Ok(());
+        }
         let dir = temp_dir();
         for (name, size) in ODD_NAMES.iter().zip(&sizes) {
             fs::write(dir.path().join(name), vec![b'x'; *size as usize]).expect("write a file");
@@ -402,7 +418,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig::with_cases(crate::common::cases(256)))]
 
     /// The law behind every strategy: each item lands in exactly one shard.
     #[test]
@@ -463,7 +479,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    #![proptest_config(ProptestConfig::with_cases(crate::common::cases(48)))]
 
     #[test]
     fn cksum_matches_the_cksum_binary(bytes in prop::collection::vec(any::<u8>(), 0..700)) {
@@ -510,7 +526,7 @@ fn check_range(runner: &Runner, start: i64, end: i64, step: i64) -> Result<(), T
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    #![proptest_config(ProptestConfig::with_cases(crate::common::cases(48)))]
 
     #[test]
     fn range_in_sh_agrees_with_rust(
@@ -518,6 +534,9 @@ proptest! {
         end in -300i64..300,
         step in prop_oneof![-40i64..0, 1i64..40],
     ) {
+        if !crate::common::require_tool("dash") {
+            return Ok(());
+        }
         check_range(&Runner::dash(), start, end, step)?;
     }
 
@@ -535,6 +554,9 @@ proptest! {
             0..200,
         ),
     ) {
+        if !crate::common::require_tool("dash") {
+            return Ok(());
+        }
         let dir = temp_dir();
         fs::write(dir.path().join("input"), &content).expect("write input");
         Runner::dash().run_ok(dir.path(), "vcp_list_lines input out", &[]);
@@ -557,6 +579,9 @@ proptest! {
             0..12,
         ),
     ) {
+        if !crate::common::require_tool("dash") {
+            return Ok(());
+        }
         let dir = temp_dir();
         let base = dir.path().join("in dir");
         fs::create_dir(&base).expect("mkdir");
@@ -585,6 +610,9 @@ proptest! {
 
 #[test]
 fn range_in_sh_reaches_the_checker_bounds() {
+    if !crate::common::require_tool("dash") {
+        return;
+    }
     const LIMIT: i64 = (1 << 31) - 1;
     for (start, end, step) in [
         (LIMIT - 5, LIMIT, 1),
@@ -601,6 +629,9 @@ fn range_in_sh_reaches_the_checker_bounds() {
 
 #[test]
 fn lines_in_sh_keep_bytes_and_skip_empty_lines() {
+    if !crate::common::require_tool("dash") {
+        return;
+    }
     let dir = temp_dir();
     let content = b"\n\nfirst\r\n\n  spaced  \n\ttab\\back\n\xff\xfe\nno newline at the end";
     fs::write(dir.path().join("input"), content).expect("write input");
@@ -617,6 +648,9 @@ fn lines_in_sh_keep_bytes_and_skip_empty_lines() {
 
 #[test]
 fn files_in_sh_list_regular_files_in_byte_order() {
+    if !crate::common::require_tool("dash") {
+        return;
+    }
     let dir = temp_dir();
     let base = dir.path().join("dir with space").join("sub dir");
     fs::create_dir_all(&base).expect("mkdir");
@@ -730,6 +764,9 @@ fn assert_fails(output: &Output, message: &str) {
 
 #[test]
 fn sh_functions_report_bad_input() {
+    if !crate::common::require_tool("dash") {
+        return;
+    }
     let dir = temp_dir();
     let runner = Runner::dash();
     fs::write(dir.path().join("items"), "a\nb\n").expect("write items");
@@ -783,12 +820,6 @@ fn sh_functions_report_bad_input() {
 
 // --- Shells and awks ------------------------------------------------------------
 
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
-        .unwrap_or(false)
-}
-
 /// A directory whose `awk` (and with busybox, `sort` and `wc`) is `target`.
 fn bin_dir(root: &Path, name: &str, target: &str, programs: &[&str]) -> PathBuf {
     let bin = root.join(name);
@@ -812,14 +843,12 @@ fn awk_runners(root: &Path) -> Vec<(&'static str, Runner)> {
         ("gawk", &["awk"]),
         ("busybox", &["awk", "sort", "wc"]),
     ] {
-        if on_path(awk) {
+        if crate::common::require_tool(awk) {
             let runner = Runner {
                 shell: vec!["dash".to_string()],
                 bin: Some(bin_dir(root, awk, awk, programs)),
             };
             runners.push((awk, runner));
-        } else {
-            eprintln!("note: {awk} is not installed, skipped");
         }
     }
     runners
@@ -830,6 +859,9 @@ fn awk_runners(root: &Path) -> Vec<(&'static str, Runner)> {
 /// above and below exercise one set or the other by the awk they run.
 #[test]
 fn the_crc_steps_follow_what_the_awk_offers() {
+    if !crate::common::require_tool("dash") {
+        return;
+    }
     let tools = temp_dir();
     for (awk, runner) in awk_runners(tools.path()) {
         let dir = temp_dir();
@@ -845,16 +877,17 @@ fn the_crc_steps_follow_what_the_awk_offers() {
 /// tools, and under dash with every available awk.
 #[test]
 fn every_shell_and_awk_agrees_with_rust() {
+    if !crate::common::require_tool("dash") {
+        return;
+    }
     let tools = temp_dir();
     let mut runners = Vec::new();
     for shell in [&["dash"][..], &["bash", "--posix"], &["busybox", "sh"]] {
-        if on_path(shell[0]) {
+        if crate::common::require_tool(shell[0]) {
             runners.push(Runner {
                 shell: shell.iter().map(|s| s.to_string()).collect(),
                 bin: None,
             });
-        } else {
-            eprintln!("note: {} is not installed, skipped", shell[0]);
         }
     }
     runners.extend(
@@ -930,8 +963,7 @@ fn fragment_is_safe_to_include_in_a_template() {
 
 #[test]
 fn fragment_is_clean_under_shellcheck() {
-    if !on_path("shellcheck") {
-        eprintln!("note: shellcheck is not installed, skipped");
+    if !crate::common::require_tool("shellcheck") {
         return;
     }
     let dir = temp_dir();

@@ -1,6 +1,8 @@
 //! UI tests: each `tests/ui/*.vcp` is checked and its rendered diagnostics
-//! are snapshotted (tests/snapshots/). A first line `# args: --set a=b ...`
-//! passes build options. Files under `tests/ui/lib/` are only imported.
+//! are snapshotted (tests/snapshots/, insta's format). A first line
+//! `# args: --set a=b ...` passes build options. Files under `tests/ui/lib/`
+//! are only imported. `VCP_BLESS=1 cargo test` rewrites the snapshots
+//! (through insta's `INSTA_UPDATE=always`); read the diff.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -48,6 +50,9 @@ fn run_case(path: &Path) -> (String, BTreeSet<Code>) {
 
 #[test]
 fn ui_cases() {
+    if crate::common::bless_through("ui::ui_cases", "INSTA_UPDATE", "always") {
+        return;
+    }
     insta::glob!("ui/*.vcp", |path| {
         let (rendered, _) = run_case(path);
         insta::assert_snapshot!(rendered);
@@ -81,6 +86,13 @@ fn scripts_too_large() -> (String, BTreeSet<Code>) {
 
 #[test]
 fn ui_generated_scripts_too_large() {
+    if crate::common::bless_through(
+        "ui::ui_generated_scripts_too_large",
+        "INSTA_UPDATE",
+        "always",
+    ) {
+        return;
+    }
     insta::assert_snapshot!(scripts_too_large().0);
 }
 
@@ -117,4 +129,37 @@ fn every_code_has_a_case_and_a_page() {
             code.as_str()
         );
     }
+}
+
+/// Every UI snapshot belongs to a case: a deleted or renamed case leaves
+/// none behind (`VCP_BLESS=1 cargo test` removes them).
+#[test]
+fn every_snapshot_has_a_case() {
+    let root = crate::common::root();
+    let mut orphans = Vec::new();
+    for entry in std::fs::read_dir(root.join("tests/snapshots")).expect("tests/snapshots") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .expect("named")
+            .to_string_lossy()
+            .into_owned();
+        let Some(case) = name
+            .strip_prefix("main__ui__ui_cases@")
+            .and_then(|n| n.strip_suffix(".snap"))
+        else {
+            continue;
+        };
+        if !root.join("tests/ui").join(case).is_file() {
+            if crate::common::blessing() {
+                std::fs::remove_file(&path).expect("remove");
+            } else {
+                orphans.push(name);
+            }
+        }
+    }
+    assert!(
+        orphans.is_empty(),
+        "snapshots without a tests/ui case (`VCP_BLESS=1 cargo test` removes them): {orphans:?}"
+    );
 }

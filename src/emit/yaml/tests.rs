@@ -1,5 +1,6 @@
 //! The writer's tests: layout, the form of every kind of string, and round
-//! trips through a YAML 1.2 reader (serde-saphyr) and a YAML 1.1 one (PyYAML).
+//! trips through a YAML 1.2 reader (serde-saphyr); the YAML 1.1 reader
+//! (PyYAML) reads them back in tests/hostile.rs.
 
 use super::*;
 use proptest::prelude::*;
@@ -154,54 +155,8 @@ fn corpus_round_trips() {
     }
 }
 
-/// Thousands of generated strings through PyYAML, a YAML 1.1 reader as
-/// kubectl's decoder is: each reads back as the same string.
-#[test]
-fn generated_strings_round_trip_through_pyyaml() {
-    use proptest::strategy::ValueTree;
-    use proptest::test_runner::{Config, TestRng, TestRunner};
-    let mut runner = TestRunner::new_with_rng(
-        Config::default(),
-        TestRng::deterministic_rng(Default::default()),
-    );
-    let strategy = prop_oneof![
-        any::<String>(),
-        "[-a-zA-Z0-9 _.:/@+=,#'\"!&*?|>%`~\\[\\]{}\n\t\r]{0,12}",
-    ];
-    let strings: Vec<String> = (0..4000)
-        .map(|_| strategy.new_tree(&mut runner).expect("strategy").current())
-        .collect();
-    let mut stream = String::new();
-    for s in &strings {
-        stream.push_str("---\n");
-        stream.push_str(&doc(s));
-    }
-    let script = "import json, sys, yaml\n\
-                  docs = list(yaml.safe_load_all(sys.stdin.buffer.read().decode('utf-8')))\n\
-                  sys.stdout.write(json.dumps([[d['value'], d['list'], d['nested']] for d in docs]))\n";
-    let mut child = std::process::Command::new("python3")
-        .args(["-c", script])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("python3 runs");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let writer =
-        std::thread::spawn(move || std::io::Write::write_all(&mut stdin, stream.as_bytes()));
-    let out = child.wait_with_output().expect("python3 runs");
-    writer.join().expect("writer").expect("write to python3");
-    assert!(out.status.success(), "PyYAML failed");
-    let back: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("JSON");
-    assert_eq!(back.len(), strings.len());
-    for (s, got) in strings.iter().zip(back) {
-        let entry = serde_json::json!({ s: s, "k": s });
-        assert_eq!(
-            got,
-            serde_json::json!([s, [s, "x", s], { s: [entry, {}, entry] }]),
-            "{s:?}"
-        );
-    }
-}
+// Generated strings through PyYAML (YAML 1.1, as kubectl reads): in
+// tests/hostile.rs, with the other tests that run a program.
 
 proptest! {
     #[test]
