@@ -244,7 +244,13 @@ fn tokenize(text: &str) -> Vec<Token> {
             i += 1;
             while i < chars.len() && chars[i] != '"' {
                 match chars[i] {
-                    '\\' => i += 2,
+                    '\\' => {
+                        // An escape; `\` at the end of a line continues it.
+                        if chars.get(i + 1) == Some(&'\n') {
+                            line += 1;
+                        }
+                        i += 2;
+                    }
                     '\n' => {
                         line += 1;
                         i += 1;
@@ -584,4 +590,11 @@ fn every_spelling_of_a_forbidden_path_is_found() {
     for (rel, text, expected) in cases {
         assert_eq!(found(rel, text), *expected, "{rel}: {text}");
     }
+    // Lines are counted through strings, continuations and comments.
+    let text =
+        "const A: &str = \"a\\\n b\";\n/* x\n */ const B: &str = r#\"\n\"#;\nuse std::net;\n";
+    assert_eq!(
+        check_file("emit/x.rs", text),
+        ["src/emit/x.rs:6: std::net: the core does no IO"]
+    );
 }

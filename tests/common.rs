@@ -227,7 +227,7 @@ fn skip(reason: &str, strict: &str) {
     let test = thread.name().unwrap_or("a test");
     assert!(
         strict.is_empty() || std::env::var_os(strict).is_none(),
-        "{test}: {reason}, and {strict} is set"
+        "{test}: {strict} is set, so it may not skip: {reason}"
     );
     let notice = format!("note: {test}: {reason}\n");
     let new = SHOWN
