@@ -27,11 +27,16 @@ fn agree(text: &str) {
 
 /// Every committed `.vcp` file (read once), sorted by path.
 fn corpus() -> Vec<String> {
-    static CORPUS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    corpus_by_path().into_iter().map(|(_, text)| text).collect()
+}
+
+/// The corpus with each file's path under the repository.
+fn corpus_by_path() -> Vec<(String, String)> {
+    static CORPUS: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
     CORPUS.get_or_init(read_corpus).clone()
 }
 
-fn read_corpus() -> Vec<String> {
+fn read_corpus() -> Vec<(String, String)> {
     let root = crate::common::root();
     let mut files = Vec::new();
     for dir in [
@@ -60,7 +65,9 @@ fn read_corpus() -> Vec<String> {
         }
         paths.sort();
         for p in paths {
-            files.push(String::from_utf8_lossy(&std::fs::read(&p).expect("read")).into_owned());
+            let text = String::from_utf8_lossy(&std::fs::read(&p).expect("read")).into_owned();
+            let rel = p.strip_prefix(&root).unwrap_or(&p).display().to_string();
+            files.push((rel, text));
         }
     }
     files
@@ -68,9 +75,14 @@ fn read_corpus() -> Vec<String> {
 
 #[test]
 fn parsers_agree_on_every_committed_file() {
-    let files = corpus();
+    let mut files = corpus_by_path();
     assert!(files.len() > 100, "{} files", files.len());
-    for text in &files {
+    // Two of the fuzzer's inputs take pest about 12 s each (in a debug
+    // build) to give up on; robustness.rs compiles them on every run.
+    if !crate::common::full("leaves out tests/fixtures/fuzz/timeout-unclosed-lists*") {
+        files.retain(|(path, _)| !path.starts_with("tests/fixtures/fuzz/timeout-unclosed-lists"));
+    }
+    for (_, text) in &files {
         agree(text);
     }
 }
