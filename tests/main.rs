@@ -12,5 +12,6 @@ mod repository;
 mod robustness;
 mod run;
 mod shard_agreement;
+mod terminal;
 mod ui;
 mod validate;
