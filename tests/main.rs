@@ -8,6 +8,7 @@ mod fmt;
 mod hostile;
 mod output;
 mod parser_agreement;
+mod reduce;
 mod repository;
 mod robustness;
 mod run;
