@@ -6,6 +6,7 @@ mod common;
 mod examples;
 mod fmt;
 mod hostile;
+mod kubelet;
 mod output;
 mod parser_agreement;
 mod reduce;
