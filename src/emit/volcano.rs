@@ -294,7 +294,7 @@ fn env_var(e: &ir::EnvVar) -> core::EnvVar {
     match &e.value {
         EnvValue::Literal(v) => core::EnvVar {
             name: e.name.clone(),
-            value: Some(v.clone()),
+            value: Some(kubelet_literal(v)),
             value_from: None,
         },
         EnvValue::Secret { name, key } => core::EnvVar {
@@ -322,6 +322,14 @@ fn env_var(e: &ir::EnvVar) -> core::EnvVar {
             }),
         },
     }
+}
+
+/// `value` as the kubelet must read it to give the container `value`: the
+/// kubelet expands `$(NAME)` of an earlier variable and turns `$$` into `$`
+/// in env values (k8s.io/kubernetes `third_party/forked/golang/expansion`),
+/// so every `$` is written `$$` and nothing is expanded.
+pub fn kubelet_literal(value: &str) -> String {
+    value.replace('$', "$$")
 }
 
 /// Requests equal limits: predictable placement, and the only form
