@@ -6,6 +6,7 @@ mod common;
 mod examples;
 mod fmt;
 mod hostile;
+mod kustomize;
 mod output;
 mod parser_agreement;
 mod repository;
