@@ -7,6 +7,7 @@ mod examples;
 mod fmt;
 mod hostile;
 mod kubelet;
+mod kustomize;
 mod output;
 mod parser_agreement;
 mod reduce;

@@ -1,6 +1,6 @@
 //! The Volcano objects vcp emits, as typed serde structs (field names from
 //! Volcano's CRDs, `tests/fixtures/volcano/crds/`), and their construction
-//! from the IR; with them the kustomizations that list them. Pod templates are k8s-openapi types. Fields serialize in
+//! from the IR. Pod templates are k8s-openapi types. Fields serialize in
 //! declaration order; maps are `BTreeMap`, so the output is deterministic.
 
 use crate::ir::{self, EnvValue, JobKind, Pipeline, Stage};
@@ -462,24 +462,5 @@ pub fn scripts_config_map(
         ),
         data: Some(scripts),
         ..core::ConfigMap::default()
-    }
-}
-
-/// A kustomize entry point listing the files (or folders) of a build.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Kustomization {
-    api_version: &'static str,
-    kind: &'static str,
-    resources: Vec<String>,
-}
-
-impl Kustomization {
-    pub fn new(resources: Vec<String>) -> Kustomization {
-        Kustomization {
-            api_version: "kustomize.config.k8s.io/v1beta1",
-            kind: "Kustomization",
-            resources,
-        }
     }
 }
