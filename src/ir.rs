@@ -134,12 +134,26 @@ pub struct Stage {
     /// Pipeline labels merged with the stage's own.
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
+    /// `gang`: the workers need each other, so they start together (Volcano
+    /// gang scheduling) and get each other's host names (the `svc` plugin).
+    /// Otherwise each worker starts as soon as it fits. The checker's
+    /// default: true when the command reads the hosts, or when several
+    /// workers run without a shard rule (vcp cannot see how they share work).
+    pub gang: bool,
 }
 
 impl Stage {
     /// True when the command runs once per item (it mentions `{item}`).
     pub fn per_item(&self) -> bool {
         self.command.mentions_item()
+    }
+
+    /// True when the workers must all run at once: they read each other's
+    /// host names or the stage declares `gang = true`. Volcano then
+    /// schedules them as a gang with the `svc` plugin; `vcp run` starts
+    /// them together.
+    pub fn needs_all_workers(&self) -> bool {
+        self.gang
     }
 }
 
