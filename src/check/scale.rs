@@ -60,22 +60,22 @@ pub(super) fn max_hosts_workers(job: &str) -> u32 {
 }
 
 /// What a command or a variable's value names when it reads the workers'
-/// hosts: the svc plugin's variables (`VC_<TASK>_HOSTS`), its files in
-/// `/etc/volcano`, and the wrapper's `VCP_WORKER_HOSTS`/`VCP_MASTER_ADDR`.
+/// hosts: [`ir::reads_worker_hosts`] (the wrapper's and the svc plugin's
+/// variables), any other task's `VC_<TASK>_HOSTS`, and the svc plugin's
+/// files in `/etc/volcano`.
 fn text_reads_hosts(text: &str) -> bool {
-    if text.contains("/etc/volcano") || text.contains("VCP_MASTER_ADDR") {
+    if ir::reads_worker_hosts(text) || text.contains("/etc/volcano") {
         return true;
     }
-    // `VC_WORKER_HOSTS`, `VCP_WORKER_HOSTS`, `VC_MASTER_HOSTS`, ...: a word
-    // of capitals, digits and `_` that ends in `_HOSTS`.
+    // `VC_MASTER_HOSTS`, ...: a word of capitals, digits and `_` that starts
+    // with `VC_` and ends in `_HOSTS`.
     text.match_indices("_HOSTS").any(|(at, _)| {
         let after = text[at + "_HOSTS".len()..].chars().next();
         let word_start = text[..at]
             .rfind(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
             .map_or(0, |i| i + 1);
-        let word = &text[word_start..at];
         !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-            && (word.starts_with("VC_") || word.starts_with("VCP_"))
+            && text[word_start..at].starts_with("VC_")
     })
 }
 
