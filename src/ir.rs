@@ -134,6 +134,12 @@ pub struct Stage {
     /// Pipeline labels merged with the stage's own.
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
+    /// `gang`: the workers need each other, so they start together (Volcano
+    /// gang scheduling) and get each other's host names (the `svc` plugin).
+    /// Otherwise each worker starts as soon as it fits. The checker's
+    /// default: true when the command reads the hosts, or when several
+    /// workers run without a shard rule (vcp cannot see how they share work).
+    pub gang: bool,
 }
 
 impl Stage {
@@ -142,30 +148,14 @@ impl Stage {
         self.command.mentions_item()
     }
 
-    /// True when the stage's workers need each other running at the same
-    /// time: its command (or an environment value) reads the worker hosts
-    /// (`VC_WORKER_HOSTS`, `VCP_WORKER_HOSTS`, `VCP_MASTER_ADDR`), as an
-    /// allreduce or a rendezvous does. Such a stage must be gang-scheduled
-    /// on the cluster, and `vcp run --max-procs` below its worker count would
-    /// stall it, so the runner refuses that before starting anything.
+    /// True when the workers must all run at once: the stage is a gang
+    /// (`gang = true`, or by default its command or an environment value
+    /// reads the worker hosts, see [`reads_worker_hosts`], or several
+    /// workers run without a shard rule). Volcano then schedules them as a
+    /// gang with the `svc` plugin, and `vcp run --max-procs` below the
+    /// worker count would stall them, so the runner refuses that.
     pub fn needs_all_workers(&self) -> bool {
-        let mut texts: Vec<&str> = Vec::new();
-        match &self.command {
-            Command::Shell(code) => texts.push(code),
-            Command::Argv(args) => {
-                for part in args.iter().flatten() {
-                    if let ArgPart::Text(t) = part {
-                        texts.push(t);
-                    }
-                }
-            }
-        }
-        for e in &self.env {
-            if let EnvValue::Literal(v) = &e.value {
-                texts.push(v);
-            }
-        }
-        texts.iter().any(|t| reads_worker_hosts(t))
+        self.gang
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod architecture;
 mod cli;
+mod cluster;
 mod common;
 mod examples;
 mod fmt;

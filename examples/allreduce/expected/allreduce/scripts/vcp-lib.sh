@@ -591,15 +591,16 @@ vcp__assign_size() {
 # --- rank, world size, peers, working files -----------------------------------
 
 vcp_setup() {
-  # Volcano's env plugin sets VC_TASK_INDEX, its svc plugin VC_WORKER_NUM and
-  # VC_WORKER_HOSTS (the task is named "worker"); `vcp run` sets the same.
+  # Volcano's env plugin sets VC_TASK_INDEX; VC_WORKER_NUM comes from the
+  # pod's env, or in a gang stage from the svc plugin with VC_WORKER_HOSTS
+  # (the task is named "worker"); `vcp run` sets the same.
   RANK=${VC_TASK_INDEX:-}
   WORLD_SIZE=${VC_WORKER_NUM:-}
   case $RANK in
     '' | *[!0-9]*) vcp_die "VC_TASK_INDEX is '$RANK', not a worker index: run this script through Volcano (env plugin) or vcp run" ;;
   esac
   case $WORLD_SIZE in
-    '' | *[!0-9]* | 0) vcp_die "VC_WORKER_NUM is '$WORLD_SIZE', not a worker count: run this script through Volcano (svc plugin) or vcp run" ;;
+    '' | *[!0-9]* | 0) vcp_die "VC_WORKER_NUM is '$WORLD_SIZE', not a worker count: run this script through Volcano (the Job vcp emits) or vcp run" ;;
   esac
   [ "$RANK" -lt "$WORLD_SIZE" ] || vcp_die "rank $RANK is not below the world size $WORLD_SIZE"
   if [ "$WORLD_SIZE" -ne "$VCP_WORKERS" ]; then
