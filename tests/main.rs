@@ -3,6 +3,7 @@
 mod architecture;
 mod cli;
 mod common;
+mod error_pages;
 mod examples;
 mod fmt;
 mod hostile;

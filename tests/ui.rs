@@ -11,7 +11,7 @@ use vcp::cli::{FsLoader, render};
 use vcp::diag::Code;
 
 /// The rendered diagnostics of one UI case, as `vcp check` prints them.
-fn run_case(path: &Path) -> (String, BTreeSet<Code>) {
+pub(crate) fn run_case(path: &Path) -> (String, BTreeSet<Code>) {
     let root = crate::common::root();
     let rel = path
         .strip_prefix(&root)
@@ -61,7 +61,7 @@ fn ui_cases() {
 
 /// E0506 needs a stage whose scripts pass 1 MiB: generated here rather than
 /// committed as a 1 MB file.
-fn scripts_too_large() -> (String, BTreeSet<Code>) {
+pub(crate) fn scripts_too_large() -> (String, BTreeSet<Code>) {
     let mut text = String::from(
         "# A stage with 80,000 literal items: its script no longer fits a ConfigMap.\n\
          pipeline tables {\n  image = \"python:3.12-slim\"\n  stage copy {\n    run = \"python3 copy.py {item}\"\n    shard = [\n",
@@ -165,7 +165,7 @@ fn every_snapshot_has_a_case() {
 }
 
 /// The `--set name=value` arguments of a case's `# args:` first line.
-fn case_args(text: &str) -> Vec<String> {
+pub(crate) fn case_args(text: &str) -> Vec<String> {
     let Some(args) = text.lines().next().and_then(|l| l.strip_prefix("# args:")) else {
         return Vec::new();
     };
