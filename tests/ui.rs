@@ -278,3 +278,48 @@ fn range_with_one_argument_counts_from_zero() {
         build("range(0, 300, 1) by block")
     );
 }
+
+/// Issue 20.7: the values E0701 warns about never appear in what vcp
+/// prints for people (CI logs keep it): not under their own warning, not
+/// as a context line of another diagnostic's excerpt.
+#[test]
+fn credentials_are_masked_in_every_excerpt() {
+    let root = crate::common::root();
+    let mut masked = 0;
+    for entry in std::fs::read_dir(root.join("tests/ui")).expect("tests/ui exists") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "vcp") {
+            continue;
+        }
+        let rel = path
+            .strip_prefix(&root)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .into_owned();
+        let (checked, _) = vcp::compile(
+            std::slice::from_ref(&rel),
+            &mut FsLoader,
+            &Options::default(),
+        );
+        let rendered = render::render_all(
+            &checked.sources,
+            &checked.diagnostics,
+            render::Style::plain(),
+        );
+        for d in checked
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == Code::InlineSecret)
+        {
+            let span = d.span.expect("E0701 has a span");
+            let value = checked.sources.slice(span).trim_matches('"');
+            assert!(!value.is_empty(), "{rel}: an E0701 without a value");
+            assert!(
+                !rendered.contains(value),
+                "{rel}: `{value}` is printed:\n{rendered}"
+            );
+            masked += 1;
+        }
+    }
+    assert!(masked >= 4, "the corpus has credentials to mask ({masked})");
+}
