@@ -4,6 +4,7 @@ mod architecture;
 mod cli;
 mod cluster;
 mod common;
+mod error_pages;
 mod examples;
 mod fmt;
 mod hostile;

@@ -229,8 +229,10 @@ fn explain(code: &str) -> ExitCode {
     match Code::ALL.iter().find(|c| c.as_str() == wanted) {
         Some(c) => stdout(&[c.explanation()]),
         None => {
+            let first = Code::ALL.first().map_or("", |c| c.as_str());
+            let last = Code::ALL.last().map_or("", |c| c.as_str());
             eprintln!(
-                "error: no diagnostic code `{code}`; codes run from E0001 to E0801 (see docs/errors/)"
+                "error: no diagnostic code `{code}`; codes run from {first} to {last} (see docs/errors/)"
             );
             ExitCode::from(2)
         }
