@@ -3,6 +3,7 @@
 mod architecture;
 mod cli;
 mod common;
+mod docs;
 mod examples;
 mod fmt;
 mod hostile;
