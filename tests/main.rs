@@ -2,13 +2,17 @@
 
 mod architecture;
 mod cli;
+mod cluster;
 mod common;
 mod docs;
 mod examples;
 mod fmt;
 mod hostile;
+mod kubelet;
+mod kustomize;
 mod output;
 mod parser_agreement;
+mod reduce;
 mod repository;
 mod robustness;
 mod run;
