@@ -5,6 +5,7 @@ mod cli;
 mod cluster;
 mod common;
 mod error_pages;
+mod docs;
 mod examples;
 mod fmt;
 mod hostile;

@@ -98,6 +98,11 @@ pub(super) enum Command {
         sets: Vec<String>,
     },
     /// Show which items each worker of a stage gets.
+    ///
+    /// Items known at build time (range, lists) are assigned here with the
+    /// rules the pods apply. So are lines() and files() whose data is on this
+    /// machine: under a volume's mount, with the volume's `local` folder or a
+    /// --mount standing in for the claim, as under `vcp run`.
     Shards {
         /// The .vcp file.
         file: PathBuf,
@@ -113,6 +118,10 @@ pub(super) enum Command {
         /// Override a parameter: `--set name=value` (repeatable).
         #[arg(long = "set", value_name = "NAME=VALUE")]
         sets: Vec<String>,
+        /// Read a volume's data from a local directory: `--mount data=./data`
+        /// (repeatable; default: the volume's `local` folder).
+        #[arg(long = "mount", value_name = "VOLUME=DIR")]
+        mounts: Vec<String>,
     },
     /// Run a pipeline on this machine, without a cluster.
     ///

@@ -12,6 +12,7 @@ mod build;
 pub mod fmt;
 mod graph;
 mod inputs;
+mod local_items;
 pub mod output;
 pub mod render;
 pub mod report;
@@ -98,6 +99,7 @@ pub fn main() -> ExitCode {
             pipeline,
             worker,
             sets,
+            mounts,
         } => shards::show(
             shards::Args {
                 file,
@@ -105,6 +107,7 @@ pub fn main() -> ExitCode {
                 pipeline,
                 worker,
                 sets,
+                mounts,
             },
             printer,
         ),
