@@ -162,4 +162,11 @@ pub(super) enum Command {
     },
     /// Print the man page (roff): `vcp man > vcp.1`.
     Man,
+    /// Run the language server on stdin/stdout, for editors (docs/editors.md).
+    Lsp {
+        /// Talk on stdin/stdout (the only transport; accepted because
+        /// VS Code's client passes it).
+        #[arg(long)]
+        stdio: bool,
+    },
 }

@@ -124,6 +124,7 @@ pub fn main() -> ExitCode {
                 }
             }
         }
+        Command::Lsp { stdio: _ } => crate::lsp::main(),
         Command::Run {
             file,
             pipeline,
