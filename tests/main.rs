@@ -6,6 +6,8 @@ mod common;
 mod examples;
 mod fmt;
 mod hostile;
+mod lsp;
+mod lsp_nvim;
 mod output;
 mod parser_agreement;
 mod repository;

@@ -414,10 +414,19 @@ impl Server<'_> {
         let Some(text) = navigate::text_of(&self.ws, &name) else {
             return Ok(None);
         };
-        let parsed = crate::syntax::parse(crate::source::FileId(0), &text);
-        Ok(Some(lsp_types::DocumentSymbolResponse::Nested(
-            symbols::document_symbols(&parsed.file, &text),
-        )))
+        // The tree of the last check when it read this text; a parse otherwise.
+        let checked = self.ws.analysis_for(&name).and_then(|a| {
+            let id = a.find(&name)?;
+            (a.file(id).text == text).then(|| a.tree(id)).flatten()
+        });
+        let symbols = match checked {
+            Some(tree) => symbols::document_symbols(tree, &text),
+            None => {
+                let parsed = crate::syntax::parse(crate::source::FileId(0), &text);
+                symbols::document_symbols(&parsed.file, &text)
+            }
+        };
+        Ok(Some(lsp_types::DocumentSymbolResponse::Nested(symbols)))
     }
 
     fn formatting(

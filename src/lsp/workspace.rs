@@ -149,7 +149,13 @@ impl Workspace {
             let Some(uri) = self.uri_of(&name) else {
                 continue;
             };
-            if self.published.get(&name).is_some_and(|(_, d)| *d == diags) {
+            let unchanged = match self.published.get(&name) {
+                Some((_, d)) => *d == diags,
+                // A file never published: only its errors, or that an open
+                // document has none.
+                None => diags.is_empty() && !self.docs.contains_key(&name),
+            };
+            if unchanged {
                 continue;
             }
             let version = self.docs.get(&name).map(|d| d.version);
@@ -158,7 +164,7 @@ impl Workspace {
                 diagnostics: diags.clone(),
                 version,
             });
-            if diags.is_empty() {
+            if diags.is_empty() && !self.docs.contains_key(&name) {
                 self.published.remove(&name);
             } else {
                 self.published.insert(name, (uri, diags));
