@@ -7,6 +7,7 @@ mod examples;
 mod fmt;
 mod hostile;
 mod lsp;
+mod lsp_grammar;
 mod lsp_nvim;
 mod output;
 mod parser_agreement;
