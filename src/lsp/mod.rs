@@ -20,6 +20,8 @@ mod navigate;
 mod reference;
 mod server;
 mod symbols;
+#[cfg(test)]
+mod tests;
 mod text;
 mod tokens;
 mod transport;
