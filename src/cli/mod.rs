@@ -120,6 +120,7 @@ pub fn main() -> ExitCode {
             stdout_bytes(&[&script])
         }
         Command::Man { dir } => man(dir.as_deref()),
+        Command::Lsp { stdio: _ } => crate::lsp::main(),
         Command::Run {
             file,
             pipeline,
