@@ -133,6 +133,11 @@ pub fn main() -> ExitCode {
             max_procs,
             follow,
             resume,
+            timeout,
+            log_limit,
+            list,
+            delete,
+            prune,
         } => run::run(
             run::Args {
                 file,
@@ -143,9 +148,25 @@ pub fn main() -> ExitCode {
                 max_procs,
                 follow,
                 resume,
+                timeout,
+                log_limit,
+                list,
+                delete,
+                prune,
             },
             printer,
         ),
+        Command::Supervise {
+            log,
+            lock,
+            log_limit,
+            program,
+        } => crate::run::supervise::main(crate::run::supervise::SuperviseArgs {
+            log,
+            lock,
+            log_limit,
+            program,
+        }),
     }
 }
 
