@@ -145,7 +145,8 @@ impl Stage {
     /// True when the stage's workers need each other running at the same
     /// time: its command (or an environment value) reads the worker hosts
     /// (`VC_WORKER_HOSTS`, `VCP_WORKER_HOSTS`, `VCP_MASTER_ADDR`), as an
-    /// allreduce or a rendezvous does. Such a stage must be gang-scheduled
+    /// allreduce does, or it declares `MASTER_ADDR` / `MASTER_PORT` (a
+    /// PyTorch-style rendezvous). Such a stage must be gang-scheduled
     /// on the cluster, and `vcp run --max-procs` below its worker count would
     /// stall it, so the runner refuses that before starting anything.
     pub fn needs_all_workers(&self) -> bool {
@@ -165,7 +166,12 @@ impl Stage {
                 texts.push(v);
             }
         }
-        texts.iter().any(|t| reads_worker_hosts(t))
+        // A PyTorch-style rendezvous declares where rank 0 listens.
+        let rendezvous = self
+            .env
+            .iter()
+            .any(|e| e.name == "MASTER_ADDR" || e.name == "MASTER_PORT");
+        rendezvous || texts.iter().any(|t| reads_worker_hosts(t))
     }
 }
 

@@ -11,6 +11,7 @@ mod parser_agreement;
 mod repository;
 mod robustness;
 mod run;
+mod run_faults;
 mod shard_agreement;
 mod ui;
 mod validate;

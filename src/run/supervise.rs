@@ -137,6 +137,7 @@ fn supervise(args: &SuperviseArgs) -> io::Result<u8> {
     let mut out_open = true;
     let mut leader_status: Option<u8> = None;
     let mut stop_deadline: Option<Instant> = None;
+    let mut termed: Vec<Pid> = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let stopping = stop_deadline.is_some() || stop_signal.load(Ordering::SeqCst);
@@ -145,8 +146,17 @@ fn supervise(args: &SuperviseArgs) -> io::Result<u8> {
             if leader_status.is_none() {
                 let _ = killpg(leader, Signal::SIGTERM);
             }
-            signal_children(Signal::SIGTERM);
             stop_deadline = Some(Instant::now() + GRACE);
+        }
+        if stopping {
+            // Also what left the group and became ours since (its parent
+            // ended): each gets SIGTERM once, while unreaped.
+            for pid in children() {
+                if !termed.contains(&pid) && pid != leader {
+                    let _ = kill(pid, Signal::SIGTERM);
+                    termed.push(pid);
+                }
+            }
         }
         // Reap what ended; only here, so every pid signalled is unreaped.
         let mut no_children = false;
@@ -185,9 +195,14 @@ fn supervise(args: &SuperviseArgs) -> io::Result<u8> {
             log.finish();
             return Ok(leader_status.unwrap_or(2));
         }
+        // While stopping, look again every 100 ms for processes that became
+        // ours (no signal says so).
         let timeout = match stop_deadline {
-            Some(d) => PollTimeout::try_from(d.saturating_duration_since(Instant::now()))
-                .unwrap_or(PollTimeout::MAX),
+            Some(d) => PollTimeout::try_from(
+                d.saturating_duration_since(Instant::now())
+                    .min(Duration::from_millis(100)),
+            )
+            .unwrap_or(PollTimeout::MAX),
             None => PollTimeout::NONE,
         };
         let mut fds = vec![PollFd::new(woken.as_fd(), PollFlags::POLLIN)];
