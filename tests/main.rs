@@ -20,6 +20,7 @@ mod reduce;
 mod repository;
 mod robustness;
 mod run;
+mod run_faults;
 mod shard_agreement;
 mod terminal;
 mod ui;

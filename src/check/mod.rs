@@ -23,6 +23,8 @@ mod scale;
 mod stage;
 mod templates;
 mod values;
+/// Durations as the language writes them (`1h30m`), for `vcp run --timeout`.
+pub(crate) use values::duration as parse_duration;
 mod volumes;
 
 use crate::diag::{self, Code, Diagnostic, Diagnostics, did_you_mean};

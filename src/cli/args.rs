@@ -160,6 +160,34 @@ pub(super) enum Command {
         /// Continue the run with this id: completed stages and done items are skipped.
         #[arg(long, value_name = "RUN_ID")]
         resume: Option<String>,
+        /// Stop the whole run after this long (`90s`, `2h`, `1h30m`); it can be resumed.
+        #[arg(long, value_name = "DURATION")]
+        timeout: Option<String>,
+        /// Bytes of output one worker attempt keeps in its log (`500K`, `64M`,
+        /// `2G`); past it, a marker and the output's last 64 KiB.
+        #[arg(long, value_name = "SIZE", default_value = "64M")]
+        log_limit: String,
+        /// List the runs in .vcp/runs/ (id, outcome, pipeline, size) and exit.
+        #[arg(long, conflicts_with_all = ["file", "resume", "delete", "prune"])]
+        list: bool,
+        /// Delete these runs (refused for a running one) and exit.
+        #[arg(long, value_name = "RUN_ID", num_args = 1.., conflicts_with_all = ["file", "resume", "prune"])]
+        delete: Vec<String>,
+        /// Delete every run not running and unchanged for this long (`7d`), and exit.
+        #[arg(long, value_name = "AGE", conflicts_with_all = ["file", "resume"])]
+        prune: Option<String>,
+    },
+    /// Internal: the supervisor `vcp run` puts between itself and each worker.
+    #[command(name = "__vcp-supervise", hide = true)]
+    Supervise {
+        #[arg(long)]
+        log: PathBuf,
+        #[arg(long)]
+        lock: PathBuf,
+        #[arg(long)]
+        log_limit: u64,
+        #[arg(last = true, required = true)]
+        program: Vec<String>,
     },
     /// Explain an error code, such as E0101.
     Explain {

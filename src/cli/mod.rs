@@ -130,6 +130,11 @@ pub fn main() -> ExitCode {
             max_procs,
             follow,
             resume,
+            timeout,
+            log_limit,
+            list,
+            delete,
+            prune,
         } => run::run(
             run::Args {
                 file,
@@ -140,9 +145,25 @@ pub fn main() -> ExitCode {
                 max_procs,
                 follow,
                 resume,
+                timeout,
+                log_limit,
+                list,
+                delete,
+                prune,
             },
             printer,
         ),
+        Command::Supervise {
+            log,
+            lock,
+            log_limit,
+            program,
+        } => crate::run::supervise::main(crate::run::supervise::SuperviseArgs {
+            log,
+            lock,
+            log_limit,
+            program,
+        }),
     }
 }
 
