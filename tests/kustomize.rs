@@ -337,3 +337,69 @@ fn every_pipeline_folder_ships_the_configuration() {
         );
     }
 }
+
+/// A two-stage pipeline (a JobFlow) whose longest pod name, with
+/// `prefix` added twice by an overlay, is `63 + over` characters.
+fn flow_at_the_limit(budget: Option<usize>, prefix: usize, over: usize) -> String {
+    // dev-etl-dev-etl-<stage>-worker-0: 2 * (prefix + 3) + 2 + stage + 9.
+    let stage = "s".to_owned() + &"x".repeat(63 + over - 2 * (prefix + 3) - 2 - 9 - 1);
+    let budget = budget.map_or(String::new(), |b| {
+        format!("  overlay = {{ name_prefix = {b} }}\n")
+    });
+    format!(
+        "pipeline etl {{\n{budget}  image = \"python:3.12-slim\"\n  stage a {{\n    run = \"true\"\n  }}\n  stage {stage} {{\n    after = [a]\n    run = \"true\"\n  }}\n}}\n"
+    )
+}
+
+/// The codes of the diagnostics of `source`, and its files if it compiles.
+fn compile(source: &str) -> (Vec<&'static str>, Option<BTreeMap<String, String>>) {
+    let mut loader = vcp::check::MemoryLoader::new([("etl.vcp".to_owned(), source.to_owned())]);
+    let (checked, output) = vcp::compile(&["etl.vcp".to_owned()], &mut loader, &Options::default());
+    let codes = checked
+        .diagnostics
+        .iter()
+        .map(|d| d.code.as_str())
+        .collect();
+    (codes, output.map(|o| o.into_strings()))
+}
+
+fn write_base(dir: &Path, files: &BTreeMap<String, String>) {
+    for (path, text) in files {
+        let file = dir.join("base").join(path);
+        std::fs::create_dir_all(file.parent().expect("in a folder")).expect("mkdir");
+        std::fs::write(file, text).expect("write");
+    }
+}
+
+#[test]
+fn the_overlay_budget_is_exact_against_real_kustomize_and_the_validator() {
+    if !common::require_tool("kubectl") {
+        return;
+    }
+    // Exactly at the limit with a declared `dev-` (4 characters): it
+    // compiles, and the overlay's output passes the validator.
+    let (codes, files) = compile(&flow_at_the_limit(Some(4), 4, 0));
+    assert_eq!(codes, Vec::<&str>::new());
+    let dir = tempfile::tempdir().expect("temp dir");
+    write_base(dir.path(), &files.expect("compiles"));
+    let docs = kustomize(dir.path(), "namePrefix: dev-\n");
+    assert_references_resolve(&docs);
+    // One character more: E0502, naming the overlay.
+    let (codes, _) = compile(&flow_at_the_limit(Some(4), 4, 1));
+    assert_eq!(codes, ["E0502"]);
+    // Without the budget the same names compile, and the overlay's output
+    // is what the budget is for: pods Kubernetes refuses.
+    let (codes, files) = compile(&flow_at_the_limit(None, 4, 1));
+    assert_eq!(codes, Vec::<&str>::new());
+    let dir = tempfile::tempdir().expect("temp dir");
+    write_base(dir.path(), &files.expect("compiles"));
+    let text = render(dir.path(), "namePrefix: dev-\n");
+    let problems = validate::check_files(&[("kustomized.yaml".into(), text)]);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("[pod-name]") && p.contains("(64 characters)")),
+        "the validator should refuse a 64-character pod name:\n{}",
+        problems.join("\n")
+    );
+}

@@ -14,6 +14,7 @@ mod graph;
 mod items;
 mod load;
 mod names;
+mod overlay;
 mod params;
 mod pipeline;
 mod resources;

@@ -5,6 +5,7 @@
 use super::eval::Eval;
 use super::fields::BlockKind;
 use super::names;
+use super::overlay::Overlay;
 use super::params::Params;
 use super::values;
 use super::{Options, TemplateRef};
@@ -125,6 +126,7 @@ impl<'a> PipelineChecker<'a> {
         let mut default_image_failed = false;
         let mut default_ttl = DEFAULT_TTL;
         let mut namespace_span = decl.name.span;
+        let mut overlay = Overlay::default();
         for &(key, field) in &fields {
             let v = &field.value;
             match key {
@@ -182,6 +184,7 @@ impl<'a> PipelineChecker<'a> {
                         pipeline.replace_on_change = b;
                     }
                 }
+                "overlay" => overlay = self.overlay(v, field.span),
                 _ => {}
             }
         }
@@ -257,6 +260,7 @@ impl<'a> PipelineChecker<'a> {
             &pipeline,
             decl,
             namespace_span,
+            &overlay,
             &self.stage_spans_of(&stages),
             self.diags,
         );
