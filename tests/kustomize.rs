@@ -403,3 +403,75 @@ fn the_overlay_budget_is_exact_against_real_kustomize_and_the_validator() {
         problems.join("\n")
     );
 }
+
+/// A two-stage pipeline under `gitops = "<tool>"`, with `extra` in its
+/// first stage.
+fn gitops_pipeline(tool: &str, extra: &str) -> String {
+    format!(
+        "pipeline etl {{\n  gitops = \"{tool}\"\n  namespace = \"data\"\n  image = \"python:3.12-slim\"\n  stage extract {{\n    workers = 2\n{extra}    run = \"python3 extract.py\"\n  }}\n  stage load {{\n    after = [extract]\n    run = \"python3 load.py\"\n  }}\n}}\npipeline one {{\n  gitops = \"{tool}\"\n  image = \"python:3.12-slim\"\n  stage work {{\n    run = \"true\"\n  }}\n}}\n"
+    )
+}
+
+/// The names of the JobFlow of `etl` and the Job of `one`.
+fn run_names(files: &BTreeMap<String, String>) -> (String, String) {
+    let name = |path: &str| {
+        let doc: Value = serde_saphyr::from_str(&files[path]).expect("YAML");
+        text(&doc["metadata"]["name"]).to_owned()
+    };
+    (name("etl/20-jobflow.yaml"), name("one/10-job-work.yaml"))
+}
+
+#[test]
+fn under_gitops_a_run_is_named_by_its_content_and_kept() {
+    for tool in ["argocd", "flux"] {
+        let (codes, files) = compile(&gitops_pipeline(tool, ""));
+        assert_eq!(codes, Vec::<&str>::new(), "{tool}");
+        let files = files.expect("compiles");
+        let listed: Vec<(String, String)> =
+            files.iter().map(|(p, t)| (p.clone(), t.clone())).collect();
+        let problems = validate::check_files(&listed);
+        assert!(problems.is_empty(), "{tool}: {}", problems.join("\n"));
+        for (path, text) in &files {
+            // Nothing for the controller to recreate after a deletion.
+            assert!(!text.contains("ttlSecondsAfterFinished"), "{tool}: {path}");
+            assert!(!text.contains(vcp::ir::HASH_PLACEHOLDER), "{tool}: {path}");
+        }
+        let (flow, job) = run_names(&files);
+        let flow_doc: Value = serde_saphyr::from_str(&files["etl/20-jobflow.yaml"]).expect("YAML");
+        let hash = text(&flow_doc["metadata"]["labels"]["vcp.dev/spec-hash"]);
+        assert_eq!(flow, format!("etl-{hash}"), "{tool}");
+        assert!(
+            job.starts_with("one-work-h") && job.len() == "one-work-".len() + 13,
+            "{job}"
+        );
+        let wave = &flow_doc["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"];
+        assert_eq!(
+            text(wave),
+            if tool == "argocd" { "1" } else { "" },
+            "{tool}"
+        );
+        // The same sources give the same names; a comment that moves the
+        // stage's lines does not change what runs, nor the name.
+        let (_, again) = compile(&gitops_pipeline(tool, "    # a note\n"));
+        assert_eq!(
+            run_names(&again.expect("compiles")),
+            (flow.clone(), job.clone())
+        );
+        // A change to what runs is a new JobFlow, and the other pipeline's
+        // Job keeps its name.
+        let (_, changed) = compile(&gitops_pipeline(tool, "    retry = 2\n"));
+        let (new_flow, new_job) = run_names(&changed.expect("compiles"));
+        assert_ne!(new_flow, flow, "{tool}");
+        assert_eq!(new_job, job, "{tool}");
+    }
+}
+
+#[test]
+fn without_gitops_nothing_changes() {
+    let source = gitops_pipeline("none", "");
+    let (codes, files) = compile(&source);
+    assert_eq!(codes, Vec::<&str>::new());
+    let files = files.expect("compiles");
+    assert_eq!(run_names(&files), ("etl".into(), "one-work".into()));
+    assert!(files["etl/10-jobtemplate-load.yaml"].contains("ttlSecondsAfterFinished: 86400"));
+}

@@ -103,6 +103,7 @@ const PIPELINE: &[FieldSpec] = &[
     field("ttl", K::Duration),
     field("replace_on_change", K::Bool),
     field("overlay", K::Block(BlockKind::Overlay)),
+    field("gitops", K::Choice(crate::ir::GitOps::NAMES)),
 ];
 
 const STAGE: &[FieldSpec] = &[

@@ -105,7 +105,7 @@ pub(super) fn check(
         }
     }
     if flow {
-        let value = format!("{}.{}", pipeline.namespace, pipeline.name);
+        let value = format!("{}.{}", pipeline.namespace, pipeline.flow_name());
         let added = namespace - pipeline.namespace.len() + overlay.affixes();
         if value.len() + added > LIMIT {
             diags.push(with_overlay(
