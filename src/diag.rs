@@ -86,7 +86,7 @@ codes! {
     BadSet = "E0602", "`--set` value does not fit the parameter";
     InlineSecret = "E0701", "literal value looks like a credential";
     UnpinnedImage = "E0801", "image tag not pinned";
-    GitOpsConflict = "E0901", "field at odds with the pipeline's `gitops` controller";
+    GitOpsConflict = "E1001", "field at odds with the pipeline's `gitops` controller";
 }
 
 /// A secondary label: another place that explains the error.

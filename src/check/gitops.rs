@@ -3,7 +3,7 @@
 //! re-applies the repository, a `ttl` deletes a finished run that the
 //! controller then recreates (and runs again), and `replace_on_change`
 //! makes Argo CD delete and recreate every run on every sync: both are
-//! refused with E0901 (docs/gitops.md has the reasoning and the sources).
+//! refused with E1001 (docs/gitops.md has the reasoning and the sources).
 
 use super::pipeline::PipelineChecker;
 use crate::diag::{Code, Diagnostic};
@@ -40,7 +40,7 @@ impl PipelineChecker<'_> {
         }
     }
 
-    /// E0901 for a `ttl` (of the pipeline, a stage or a template) under a
+    /// E1001 for a `ttl` (of the pipeline, a stage or a template) under a
     /// GitOps controller.
     pub(super) fn ttl_under_gitops(&mut self, gitops: GitOpsField, ttl: Option<&Expr>) {
         let (Some(ttl), Some(at)) = (ttl, gitops.span) else {
@@ -64,7 +64,7 @@ impl PipelineChecker<'_> {
         );
     }
 
-    /// E0901 for `replace_on_change = true` under a GitOps controller.
+    /// E1001 for `replace_on_change = true` under a GitOps controller.
     pub(super) fn replace_under_gitops(&mut self, gitops: GitOpsField, replace: Option<&Expr>) {
         let (Some(replace), Some(at)) = (replace, gitops.span) else {
             return;
