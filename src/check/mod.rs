@@ -10,6 +10,7 @@
 mod env;
 mod eval;
 pub mod fields;
+mod fixes;
 mod gitops;
 mod graph;
 mod items;
@@ -19,6 +20,7 @@ mod overlay;
 mod params;
 mod pipeline;
 mod resources;
+mod scale;
 mod stage;
 mod templates;
 mod values;

@@ -34,6 +34,10 @@ pub struct JobSpec {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority_class_name: Option<String>,
     pub min_available: u32,
+    /// Set when the workers are not a gang: the job is Completed once this
+    /// many pods succeeded (every worker).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_success: Option<u32>,
     pub max_retry: u32,
     /// None under `gitops`: the controller would recreate a deleted run.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -178,14 +182,26 @@ pub fn job_spec(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> JobSpec {
     let max_retry = stage.retries.max(1);
     let mut plugins = BTreeMap::new();
     plugins.insert("env", Vec::new());
-    if kind == JobKind::Work {
+    let gang = kind == JobKind::Work && stage.needs_all_workers();
+    if gang {
         plugins.insert("svc", Vec::new());
     }
+    // A gang starts once all its pods fit (minAvailable = replicas). Other
+    // workers start one by one as capacity frees (minAvailable 1), and
+    // minSuccess keeps the job from completing before every one of them
+    // succeeded (Volcano's pkg/controllers/job/state/running.go: Completed
+    // when succeeded >= minSuccess; a failed pod still terminates the job
+    // through the PodFailed policy below).
+    let (min_available, min_success) = match kind {
+        JobKind::Work if !gang => (1, Some(replicas)),
+        _ => (replicas, None),
+    };
     JobSpec {
         scheduler_name: "volcano",
         queue: pipeline.queue.clone(),
         priority_class_name: pipeline.priority_class.clone(),
-        min_available: replicas,
+        min_available,
+        min_success,
         max_retry,
         ttl_seconds_after_finished: (!pipeline.gitops.is_on())
             .then(|| u32::try_from(stage.ttl).unwrap_or(u32::MAX)),
@@ -203,7 +219,7 @@ pub fn job_spec(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> JobSpec {
         tasks: vec![TaskSpec {
             name: kind.task(),
             replicas,
-            min_available: replicas,
+            min_available,
             max_retry,
             template: pod_template(pipeline, stage, kind),
         }],
@@ -252,7 +268,17 @@ fn pod_template(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> core::PodT
             ..core::Volume::default()
         });
     }
-    let env: Vec<core::EnvVar> = stage.env.iter().map(env_var).collect();
+    let mut env: Vec<core::EnvVar> = Vec::new();
+    if kind == JobKind::Work && !stage.needs_all_workers() {
+        // Without the svc plugin nothing sets the worker count; code written
+        // for Volcano (cube-studio's) reads it, and so does the wrapper.
+        env.push(core::EnvVar {
+            name: "VC_WORKER_NUM".into(),
+            value: Some(stage.workers.to_string()),
+            value_from: None,
+        });
+    }
+    env.extend(stage.env.iter().map(env_var));
     let container = core::Container {
         name: kind.task().into(),
         image: Some(stage.image.clone()),
@@ -306,7 +332,7 @@ fn env_var(e: &ir::EnvVar) -> core::EnvVar {
     match &e.value {
         EnvValue::Literal(v) => core::EnvVar {
             name: e.name.clone(),
-            value: Some(v.clone()),
+            value: Some(kubelet_literal(v)),
             value_from: None,
         },
         EnvValue::Secret { name, key } => core::EnvVar {
@@ -334,6 +360,14 @@ fn env_var(e: &ir::EnvVar) -> core::EnvVar {
             }),
         },
     }
+}
+
+/// `value` as the kubelet must read it to give the container `value`: the
+/// kubelet expands `$(NAME)` of an earlier variable and turns `$$` into `$`
+/// in env values (k8s.io/kubernetes `third_party/forked/golang/expansion`),
+/// so every `$` is written `$$` and nothing is expanded.
+pub fn kubelet_literal(value: &str) -> String {
+    value.replace('$', "$$")
 }
 
 /// Requests equal limits: predictable placement, and the only form
