@@ -4,7 +4,9 @@
 
 use super::eval::Eval;
 use super::fields::BlockKind;
+use super::gitops::GitOpsField;
 use super::names;
+use super::overlay::Overlay;
 use super::params::Params;
 use super::scale;
 use super::{Options, TemplateRef};
@@ -35,6 +37,8 @@ pub(super) struct PipelineChecker<'a> {
     pub(super) templates: &'a BTreeMap<String, TemplateRef<'a>>,
     pub(super) options: &'a Options,
     pub(super) params: Params,
+    /// The pipeline's `gitops` field, which stages' `ttl`s must not fight.
+    pub(super) gitops: GitOpsField,
     /// The diagnostics of the check, lent to the evaluator.
     pub(super) diags: &'a mut Diagnostics,
 }
@@ -52,6 +56,7 @@ impl<'a> PipelineChecker<'a> {
             templates,
             options,
             params: Params::default(),
+            gitops: GitOpsField::default(),
             diags,
         }
     }
@@ -116,6 +121,7 @@ impl<'a> PipelineChecker<'a> {
             labels: BTreeMap::new(),
             annotations: BTreeMap::new(),
             replace_on_change: false,
+            gitops: ir::GitOps::None,
             volumes: Vec::new(),
             params: self.params.to_values(),
             stages: Vec::new(),
@@ -124,6 +130,9 @@ impl<'a> PipelineChecker<'a> {
         let mut default_image_failed = false;
         let mut default_ttl = DEFAULT_TTL;
         let mut namespace_span = decl.name.span;
+        let mut overlay = Overlay::default();
+        let (mut ttl, mut replace) = (None, None);
+        self.gitops = GitOpsField::default();
         for &(key, field) in &fields {
             let v = &field.value;
             match key {
@@ -176,18 +185,25 @@ impl<'a> PipelineChecker<'a> {
                 "labels" => pipeline.labels = self.labels(&[v], true),
                 "annotations" => pipeline.annotations = self.labels(&[v], false),
                 "ttl" => {
+                    ttl = Some(v);
                     if let Some(t) = self.ttl(v) {
                         default_ttl = t;
                     }
                 }
                 "replace_on_change" => {
+                    replace = Some(v);
                     if let Some(b) = self.eval().bool(v) {
                         pipeline.replace_on_change = b;
                     }
                 }
+                "gitops" => self.gitops = self.gitops_field(v),
+                "overlay" => overlay = self.overlay(v, field.span),
                 _ => {}
             }
         }
+        pipeline.gitops = self.gitops.tool;
+        self.ttl_under_gitops(self.gitops, ttl);
+        self.replace_under_gitops(self.gitops, replace);
         pipeline.volumes = self.volumes(&volumes);
 
         let mut seen: BTreeMap<&str, &Ident> = BTreeMap::new();
@@ -216,10 +232,12 @@ impl<'a> PipelineChecker<'a> {
         // merged back in order), so they can spread over the cores.
         let (sources, templates, options) = (self.sources, self.templates, self.options);
         let params = &self.params;
+        let gitops = self.gitops;
         let results = crate::par::map(&unique, |stage| {
             let mut diags = Diagnostics::new();
             let mut checker = PipelineChecker::new(sources, templates, options, &mut diags);
             checker.params = params.clone();
+            checker.gitops = gitops;
             let (checked_stage, spans) = checker.stage(
                 stage,
                 default_image.as_deref(),
@@ -265,7 +283,14 @@ impl<'a> PipelineChecker<'a> {
             return None;
         }
         let stage_spans = self.stage_spans_of(&stages);
-        names::check(&pipeline, decl, namespace_span, &stage_spans, self.diags);
+        names::check(
+            &pipeline,
+            decl,
+            namespace_span,
+            &overlay,
+            &stage_spans,
+            self.diags,
+        );
         scale::check_hosts(&pipeline, &stage_spans, &gang_spans, self.diags);
         (self.errors() == errors_before).then_some(pipeline)
     }

@@ -123,6 +123,7 @@ impl PipelineChecker<'_> {
             None => Some(None),
         };
         let ttl = value("ttl").map_or(Some(default_ttl), |v| self.ttl(v));
+        self.ttl_under_gitops(self.gitops, value("ttl"));
         let reduce = match value("reduce") {
             Some(v) => {
                 let reduce = self.command(v);
