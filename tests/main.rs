@@ -12,5 +12,7 @@ mod repository;
 mod robustness;
 mod run;
 mod shard_agreement;
+mod sources;
 mod ui;
 mod validate;
+mod writer;

@@ -108,7 +108,7 @@ impl<'a> PipelineChecker<'a> {
         let mut pipeline = ir::Pipeline {
             name: name.clone(),
             span: decl.name.span,
-            source: self.sources.get(decl.span.file).name.clone(),
+            source: self.sources.get(decl.span.file).key.clone(),
             line: self.sources.location(decl.span).line,
             namespace: "default".into(),
             queue: "default".into(),
