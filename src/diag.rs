@@ -83,6 +83,7 @@ codes! {
     BadQueue = "E0505", "queue Volcano would reject";
     ScriptsTooLarge = "E0506", "wrapper scripts too large for a ConfigMap";
     BadVolume = "E0507", "invalid volume";
+    AnnotationsTooLarge = "E0508", "annotations too large for one object";
     UnknownSet = "E0601", "`--set` names an unknown parameter";
     BadSet = "E0602", "`--set` value does not fit the parameter";
     InlineSecret = "E0701", "literal value looks like a credential";

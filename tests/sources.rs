@@ -222,3 +222,32 @@ fn the_output_is_the_same_from_any_directory_and_any_spelling() {
         assert_eq!(stream.stdout, here.stdout, "from {cwd:?}");
     }
 }
+
+/// Kubernetes rejects more than 256 KiB of annotations on one object: the
+/// issue's 300 KB annotation, and a stage's that fit alone but not with its
+/// pipeline's, are E0508; 250 KB in all is fine.
+#[test]
+fn annotations_over_256_kib_are_e0508() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let big = |n: usize| "x".repeat(n);
+    for (pipeline, stage, fails) in [
+        (300_000, 0, true),
+        (0, 300_000, true),
+        (130_000, 130_000, true),
+        (125_000, 125_000, false),
+    ] {
+        let source = format!(
+            "pipeline demo {{\n  annotations {{ a = \"{}\" }}\n  stage work {{\n    image = \"busybox:1.36\"\n    run = \"true\"\n    annotations {{ b = \"{}\" }}\n  }}\n}}\n",
+            big(pipeline),
+            big(stage)
+        );
+        std::fs::write(tmp.path().join("p.vcp"), source).expect("write");
+        let out = vcp(tmp.path(), &["check", "p.vcp"]);
+        assert_eq!(
+            out.status.code(),
+            Some(if fails { 1 } else { 0 }),
+            "{pipeline} + {stage}"
+        );
+        assert_eq!(text(&out).contains("E0508"), fails, "{pipeline} + {stage}");
+    }
+}
