@@ -88,6 +88,8 @@ codes! {
     BadSet = "E0602", "`--set` value does not fit the parameter";
     InlineSecret = "E0701", "literal value looks like a credential";
     UnpinnedImage = "E0801", "image tag not pinned";
+    TooManyHosts = "E0901", "too many workers for the host list";
+    HostsWithoutGang = "E0902", "host names read without a gang";
 }
 
 /// A secondary label: another place that explains the error.

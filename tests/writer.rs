@@ -264,11 +264,17 @@ fn a_mount_point_is_updated_in_place() {
         }
         // A full disk: the build fails, each file is whole, the next good
         // build (with room again) repairs everything.
-        std::fs::write(
-            deploy.join("filler"),
-            vec![b'x'; 7 * 1024 * 1024 + 900 * 1024],
-        )
-        .expect("fill");
+        // Fill the disk, then free 128 KiB: the build starts, then fails.
+        {
+            use std::io::Write as _;
+            let mut filler = std::fs::File::create(deploy.join("filler")).expect("filler");
+            let chunk = vec![b'x'; 64 * 1024];
+            while filler.write_all(&chunk).is_ok() {}
+            let len = filler.metadata().expect("meta").len();
+            filler
+                .set_len(len.saturating_sub(128 * 1024))
+                .expect("free");
+        }
         std::fs::write(tmp.path().join("p.vcp"), pipeline(300, "c")).expect("write");
         let out = vcp(tmp.path(), &["build", "p.vcp", "-o", "deploy"]);
         assert_eq!(out.status.code(), Some(1));

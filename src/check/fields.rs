@@ -120,6 +120,7 @@ const STAGE: &[FieldSpec] = &[
     field("resources", K::Block(BlockKind::Resources)),
     field("labels", K::Map),
     field("annotations", K::Map),
+    field("gang", K::Bool),
 ];
 
 const VOLUME: &[FieldSpec] = &[
@@ -326,7 +327,8 @@ impl PipelineChecker<'_> {
                                     format!("`{}` is set twice", f.key.name),
                                 )
                                 .with_label("second value")
-                                .with_secondary(*first, "first set here"),
+                                .with_secondary(*first, "first set here")
+                                .with_help("keep one of them"),
                             );
                             continue;
                         }

@@ -43,7 +43,9 @@ pub(super) fn load(roots: &[String], loader: &mut dyn Loader, diags: &mut Diagno
                 let diag = Diagnostic::global(code, format!("cannot read `{name}`: {err}"));
                 state.diags.push(match code {
                     Code::NotASource => diag.with_help(NOT_A_SOURCE_HELP),
-                    _ => diag,
+                    _ => diag.with_help(
+                        "name a readable `.vcp` file, or a directory of them, relative to the current directory",
+                    ),
                 });
             }
         }

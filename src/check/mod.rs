@@ -10,6 +10,7 @@
 mod env;
 mod eval;
 pub mod fields;
+mod fixes;
 mod graph;
 mod items;
 mod load;
@@ -17,6 +18,7 @@ mod names;
 mod params;
 mod pipeline;
 mod resources;
+mod scale;
 mod stage;
 mod templates;
 mod values;
