@@ -313,12 +313,19 @@ fn write_new(path: &Path, text: &Text) -> io::Result<()> {
         .write(true)
         .create_new(true)
         .open(path)?;
-    let mut file = io::BufWriter::with_capacity(256 * 1024, file);
-    for piece in text.pieces() {
-        file.write_all(piece.as_bytes())?;
-    }
-    file.into_inner().map_err(io::IntoInnerError::into_error)?;
-    Ok(())
+    let mut pieces = text.pieces();
+    let (Some(first), None) = (pieces.next(), pieces.next()) else {
+        // Many pieces (a ConfigMap file): gathered into large writes.
+        let size: usize = text.pieces().map(str::len).sum();
+        let mut file = io::BufWriter::with_capacity(size.min(256 * 1024), file);
+        for piece in text.pieces() {
+            file.write_all(piece.as_bytes())?;
+        }
+        file.into_inner().map_err(io::IntoInnerError::into_error)?;
+        return Ok(());
+    };
+    // One piece (most files): one write, no buffer.
+    (&file).write_all(first.as_bytes())
 }
 
 /// Removes a stale generated file (its header checked again right before)
