@@ -53,6 +53,10 @@ impl Loader for Formatting {
         let text = self.0.load(path)?;
         format(&text).map_err(|d| format!("{path} does not format: {d:?}"))
     }
+
+    fn identity(&mut self, path: &str) -> Result<vcp::check::Identity, (vcp::diag::Code, String)> {
+        self.0.identity(path)
+    }
 }
 
 /// Builds `roots` as they are and formatted; both must succeed with the

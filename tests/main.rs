@@ -22,6 +22,8 @@ mod robustness;
 mod run;
 mod run_faults;
 mod shard_agreement;
+mod sources;
 mod terminal;
 mod ui;
 mod validate;
+mod writer;

@@ -29,6 +29,13 @@ const RESERVED_LABELS: &[&str] = &[
 /// the morning after, then Volcano cleans up.
 const DEFAULT_TTL: u64 = 86_400;
 
+/// Kubernetes rejects an object whose annotations, keys and values, add up
+/// to more (`TotalAnnotationSizeLimitB` in apimachinery's validation).
+pub(super) const ANNOTATIONS_LIMIT: usize = 256 * 1024;
+/// The part of it vcp keeps for its own annotations (`vcp.dev/source` with
+/// the source's name, the GitOps ones): a few hundred bytes in practice.
+pub(super) const VCP_ANNOTATIONS: usize = 4 * 1024;
+
 pub(super) struct PipelineChecker<'a> {
     /// Fields the last unknown-field errors suggested (`command` -> `run`):
     /// not reported again as missing.
@@ -112,7 +119,7 @@ impl<'a> PipelineChecker<'a> {
         let mut pipeline = ir::Pipeline {
             name: name.clone(),
             span: decl.name.span,
-            source: self.sources.get(decl.span.file).name.clone(),
+            source: self.sources.get(decl.span.file).key.clone(),
             line: self.sources.location(decl.span).line,
             namespace: "default".into(),
             queue: "default".into(),
@@ -183,7 +190,10 @@ impl<'a> PipelineChecker<'a> {
                     default_image_failed = default_image.is_none();
                 }
                 "labels" => pipeline.labels = self.labels(&[v], true),
-                "annotations" => pipeline.annotations = self.labels(&[v], false),
+                "annotations" => {
+                    pipeline.annotations = self.labels(&[v], false);
+                    self.annotations_fit(&pipeline.annotations, v.span());
+                }
                 "ttl" => {
                     ttl = Some(v);
                     if let Some(t) = self.ttl(v) {
@@ -378,6 +388,26 @@ impl<'a> PipelineChecker<'a> {
             return None;
         }
         Some(ttl)
+    }
+
+    /// Whether `annotations` (with the room vcp keeps for its own) fit the
+    /// total Kubernetes allows on one object; E0508 at `span` otherwise.
+    pub(super) fn annotations_fit(&mut self, annotations: &BTreeMap<String, String>, span: Span) {
+        let size: usize = annotations.iter().map(|(k, v)| k.len() + v.len()).sum();
+        if size + VCP_ANNOTATIONS <= ANNOTATIONS_LIMIT {
+            return;
+        }
+        self.diags.push(
+            Diagnostic::error(
+                Code::AnnotationsTooLarge,
+                span,
+                format!(
+                    "these annotations take {size} bytes; Kubernetes allows {ANNOTATIONS_LIMIT} on one object, of which vcp keeps {VCP_ANNOTATIONS} for its own"
+                ),
+            )
+            .with_label("more than one object may carry")
+            .with_help("annotations are for short notes: put large data in a ConfigMap or a file on a volume and annotate its name"),
+        );
     }
 
     /// Labels (`label_values`) or annotations: maps of strings with valid

@@ -202,10 +202,12 @@ impl PipelineChecker<'_> {
         let mut labels = pipeline.labels.clone();
         labels.extend(self.labels(maps.get("labels").map_or(&[][..], Vec::as_slice), true));
         let mut annotations = pipeline.annotations.clone();
-        annotations.extend(self.labels(
-            maps.get("annotations").map_or(&[][..], Vec::as_slice),
-            false,
-        ));
+        let own = maps.get("annotations").map_or(&[][..], Vec::as_slice);
+        annotations.extend(self.labels(own, false));
+        // With the pipeline's: the pipeline's alone were checked with it.
+        if let Some(last) = own.last() {
+            self.annotations_fit(&annotations, last.span());
+        }
 
         let spans = StageSpans {
             name: decl.name.span,

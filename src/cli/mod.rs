@@ -18,6 +18,7 @@ pub mod render;
 pub mod report;
 mod run;
 mod shards;
+pub mod survey;
 mod term;
 
 pub use inputs::{FsLoader, display_name};
@@ -78,7 +79,7 @@ pub fn main() -> ExitCode {
                 return code;
             };
             let code = if check {
-                build::check(&output, &out)
+                build::check(&output, &out, printer.format)
             } else if output.as_os_str() == "-" {
                 stdout(&emit::stream_pieces(&out))
             } else {
