@@ -15,6 +15,7 @@ mod progress;
 mod state;
 
 pub use progress::{PlainReporter, Reporter, StageProgress, TerminalReporter};
+pub use progress::{count, failed_item, reduce_tail};
 pub use state::{RunDir, RunSettings, new_run_id};
 
 use crate::ir::{self, EnvValue, JobKind, Pipeline, Stage};
@@ -195,10 +196,7 @@ impl<'a> Runner<'a> {
         }
         if !missing.is_empty() {
             let names: Vec<&str> = missing.into_iter().collect();
-            reporter.event(&format!(
-                "note: {} come from Secrets or ConfigMaps on the cluster; set them in your environment to pass them to vcp run",
-                names.join(", ")
-            ));
+            reporter.event(&progress::missing_env_note(&names));
         }
         for (i, s) in self.pipeline.stages.iter().enumerate() {
             if self.stages[i].phase == Phase::Done && self.options.stage.is_none() {
@@ -262,8 +260,9 @@ impl<'a> Runner<'a> {
                         state.done.insert(rank);
                         if state.done.len() == stage.workers as usize {
                             reporter.event(&format!(
-                                "{}: all {} workers succeeded",
-                                stage.name, stage.workers
+                                "{}: {}",
+                                stage.name,
+                                progress::all_workers(stage.workers)
                             ));
                             if stage.reduce.is_some() {
                                 state.phase = Phase::Reducing;
@@ -362,13 +361,14 @@ impl<'a> Runner<'a> {
             state.done_before = done_before;
             state.queued = (0..stage.workers).collect();
             let resumed = if done_before > 0 {
-                format!(", {done_before} items already done")
+                format!(", {} already done", count(done_before, "item"))
             } else {
                 String::new()
             };
             reporter.event(&format!(
-                "{}: starting {} workers{resumed}",
-                stage.name, stage.workers
+                "{}: starting {}{resumed}",
+                stage.name,
+                count(stage.workers, "worker")
             ));
         }
         let limit = self.options.max_procs.unwrap_or(usize::MAX);
