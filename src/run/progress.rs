@@ -291,7 +291,7 @@ mod tests {
     fn the_reduce_tail_is_the_commands_last_lines() {
         let dir = tempfile::tempdir().expect("temp dir");
         let log = dir.path().join("reduce.log");
-        let mut text = String::from("[sum reduce] vcp: reduce of 3 workers\n");
+        let mut text = String::from("[sum reduce] vcp: reduce, world size 3\n");
         for i in 0..20 {
             text.push_str(&format!("[sum reduce] line {i}\n"));
         }
