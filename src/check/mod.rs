@@ -14,6 +14,7 @@ mod fixes;
 mod graph;
 mod items;
 mod load;
+mod mounts;
 mod names;
 mod params;
 mod pipeline;

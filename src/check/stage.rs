@@ -85,7 +85,9 @@ impl PipelineChecker<'_> {
             },
         };
         let command = match value("run") {
-            Some(v) => self.command(v),
+            Some(v) => self.command(v).inspect(|c| {
+                self.literal_mounts("run", v, c, &pipeline.volumes);
+            }),
             None if use_failed || self.suggested.contains("run") => None,
             None => {
                 self.diags.push(
@@ -124,6 +126,9 @@ impl PipelineChecker<'_> {
         let reduce = match value("reduce") {
             Some(v) => {
                 let reduce = self.command(v);
+                if let Some(c) = &reduce {
+                    self.literal_mounts("reduce", v, c, &pipeline.volumes);
+                }
                 if reduce.as_ref().is_some_and(Command::mentions_item) {
                     self.diags.push(
                         Diagnostic::error(Code::ItemWithoutShard, v.span(), "`{item}` has no meaning in `reduce`")

@@ -178,4 +178,11 @@ pub(super) enum Command {
         /// Write vcp.1 and vcp-<command>.1 here instead of printing vcp.1.
         dir: Option<PathBuf>,
     },
+    /// Run the language server on stdin/stdout, for editors (docs/editors.md).
+    Lsp {
+        /// Talk on stdin/stdout (the only transport; accepted because
+        /// VS Code's client passes it).
+        #[arg(long)]
+        stdio: bool,
+    },
 }

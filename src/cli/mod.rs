@@ -120,6 +120,7 @@ pub fn main() -> ExitCode {
             stdout_bytes(&[&script])
         }
         Command::Man { dir } => man(dir.as_deref()),
+        Command::Lsp { stdio: _ } => crate::lsp::main(),
         Command::Run {
             file,
             pipeline,
@@ -232,8 +233,10 @@ fn explain(code: &str) -> ExitCode {
     match Code::ALL.iter().find(|c| c.as_str() == wanted) {
         Some(c) => stdout(&[c.explanation()]),
         None => {
+            let first = Code::ALL.first().map_or("", |c| c.as_str());
+            let last = Code::ALL.last().map_or("", |c| c.as_str());
             eprintln!(
-                "error: no diagnostic code `{code}`; codes run from E0001 to E0801 (see docs/errors/)"
+                "error: no diagnostic code `{code}`; codes run from {first} to {last} (see docs/errors/)"
             );
             ExitCode::from(2)
         }
