@@ -203,7 +203,7 @@ fn a_permanent_failure_stops_the_run_names_the_item_and_resume_finishes_the_rest
         "fails within seconds"
     );
     assert!(err.contains("stage `work`, worker 1"), "{err}");
-    assert!(err.contains("failed item 7 (7): exit status 3"), "{err}");
+    assert!(err.contains("failed item 7: exit status 3"), "{err}");
     assert!(
         err.contains("item 7 breaks"),
         "the summary shows the log's last lines: {err}"

@@ -340,10 +340,10 @@ pub(super) fn run(args: Args, diagnostics: DiagnosticPrinter) -> ExitCode {
         "starting"
     };
     reporter.event(&format!(
-        "{verb} run {} of pipeline `{}` ({} stages); logs in {RUNS}/{}/",
+        "{verb} run {} of pipeline `{}` ({}); logs in {RUNS}/{}/",
         dir.id,
         pipeline.name,
-        pipeline.stages.len(),
+        runner::count(pipeline.stages.len() as u64, "stage"),
         dir.id
     ));
     let started = Instant::now();
@@ -368,6 +368,20 @@ pub(super) fn run(args: Args, diagnostics: DiagnosticPrinter) -> ExitCode {
                 dir.id,
                 started.elapsed().as_secs_f64()
             );
+            // The reduce steps' last lines: the pipeline's answer.
+            let ran = |s: &&crate::ir::Stage| {
+                s.reduce.is_some() && settings.stage.as_ref().is_none_or(|only| *only == s.name)
+            };
+            for s in pipeline.stages.iter().filter(ran) {
+                let log = dir.path().join(&s.name).join("reduce.log");
+                let tail = runner::reduce_tail(&log, &s.name, 5);
+                if !tail.is_empty() {
+                    eprintln!("{}: the reduce step printed, at the end:", s.name);
+                    for line in tail {
+                        eprintln!("  | {line}");
+                    }
+                }
+            }
             ExitCode::SUCCESS
         }
         Ok(Outcome::Interrupted) => {
@@ -397,7 +411,7 @@ pub(super) fn run(args: Args, diagnostics: DiagnosticPrinter) -> ExitCode {
                 dir.id, f.stage, f.exit
             );
             for (index, item, status) in f.items.iter().take(5) {
-                eprintln!("  failed item {index} ({item}): exit status {status}");
+                eprintln!("  {}", runner::failed_item(index, item, status));
             }
             if f.items.len() > 5 {
                 eprintln!("  and {} more failed items", f.items.len() - 5);
@@ -407,7 +421,7 @@ pub(super) fn run(args: Args, diagnostics: DiagnosticPrinter) -> ExitCode {
                 eprintln!("  | {line}");
             }
             eprintln!(
-                "the other workers were stopped; continue with: vcp run --resume {}",
+                "nothing of the run is still running; continue with: vcp run --resume {}",
                 dir.id
             );
             ExitCode::from(1)

@@ -20,6 +20,7 @@ mod state;
 pub mod supervise;
 
 pub use progress::{PlainReporter, Reporter, StageProgress, TerminalReporter};
+pub use progress::{count, failed_item, reduce_tail};
 pub use state::{RunDir, RunInfo, RunSettings, create_private_dir, list_runs, new_run_id};
 
 use crate::ir::{self, EnvValue, JobKind, Pipeline, Stage};
@@ -203,10 +204,7 @@ impl<'a> Runner<'a> {
         }
         if !missing.is_empty() {
             let names: Vec<&str> = missing.into_iter().collect();
-            reporter.event(&format!(
-                "note: {} come from Secrets or ConfigMaps on the cluster; set them in your environment to pass them to vcp run",
-                names.join(", ")
-            ));
+            reporter.event(&progress::missing_env_note(&names));
         }
         for (i, s) in self.pipeline.stages.iter().enumerate() {
             if self.stages[i].phase == Phase::Done && self.options.stage.is_none() {
@@ -289,8 +287,9 @@ impl<'a> Runner<'a> {
                         state.done.insert(rank);
                         if state.done.len() == stage.workers as usize {
                             reporter.event(&format!(
-                                "{}: all {} workers succeeded",
-                                stage.name, stage.workers
+                                "{}: {}",
+                                stage.name,
+                                progress::all_workers(stage.workers)
                             ));
                             if stage.reduce.is_some() {
                                 fs::write(self.options.dir.workers_done(&stage.name), "")?;
@@ -396,13 +395,14 @@ impl<'a> Runner<'a> {
             state.phase = Phase::Working;
             state.queued = (0..stage.workers).collect();
             let resumed = if state.done_before > 0 {
-                format!(", {} items already done", state.done_before)
+                format!(", {} already done", count(state.done_before, "item"))
             } else {
                 String::new()
             };
             reporter.event(&format!(
-                "{}: starting {} workers{resumed}",
-                stage.name, stage.workers
+                "{}: starting {}{resumed}",
+                stage.name,
+                count(stage.workers, "worker")
             ));
         }
         let limit = self.options.max_procs.unwrap_or(usize::MAX);

@@ -802,14 +802,15 @@ vcp_once() {
 }
 
 vcp_reduce() {
-  vcp_log "reduce of $WORLD_SIZE workers"
+  vcp_log "reduce, world size $WORLD_SIZE"
   if vcp_attempts "reduce"; then
     vcp_log "reduce done"
     return 0
   else
     vcp_status=$?
     vcp_log "reduce failed with exit status $vcp_status"
-    return 1
+    # The command's own status, for the pod's and vcp run's reports.
+    return "$vcp_status"
   fi
 }
 
