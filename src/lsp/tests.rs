@@ -92,9 +92,10 @@ fn renames_follow_every_form_and_refuse_what_the_checker_rejects() {
         "scratch-space",
     )
     .expect("renamed");
-    let changes = edit.changes.expect("changes");
-    let edits: Vec<&str> = changes
-        .values()
+    let edits: Vec<&str> = edit
+        .changes
+        .iter()
+        .flat_map(|c| c.values())
         .flatten()
         .map(|e| e.new_text.as_str())
         .collect();
