@@ -86,6 +86,10 @@ codes! {
     BadSet = "E0602", "`--set` value does not fit the parameter";
     InlineSecret = "E0701", "literal value looks like a credential";
     UnpinnedImage = "E0801", "image tag not pinned";
+    LiteralMount = "E0802", "command names a volume's mount path";
+    TooManyHosts = "E0901", "too many workers for the host list";
+    HostsWithoutGang = "E0902", "host names read without a gang";
+    GitOpsConflict = "E1001", "field at odds with the pipeline's `gitops` controller";
 }
 
 /// A secondary label: another place that explains the error.

@@ -10,16 +10,23 @@
 mod env;
 mod eval;
 pub mod fields;
+mod fixes;
+mod gitops;
 mod graph;
 mod items;
 mod load;
+mod mounts;
 mod names;
+mod overlay;
 mod params;
 mod pipeline;
 mod resources;
+mod scale;
 mod stage;
 mod templates;
 mod values;
+/// Durations as the language writes them (`1h30m`), for `vcp run --timeout`.
+pub(crate) use values::duration as parse_duration;
 mod volumes;
 
 use crate::diag::{self, Code, Diagnostic, Diagnostics, did_you_mean};

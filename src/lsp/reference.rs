@@ -80,7 +80,7 @@ fn heading(block: BlockKind) -> Option<&'static str> {
         BlockKind::Stage => Some("## Stages"),
         BlockKind::Volume => Some("### Volumes"),
         BlockKind::Resources => Some("### Resources"),
-        BlockKind::Toleration => None,
+        BlockKind::Toleration | BlockKind::Overlay => None,
     }
 }
 
