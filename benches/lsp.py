@@ -84,6 +84,7 @@ def main():
     ap.add_argument("--changes", type=int, default=20)
     ap.add_argument("--vcp", default=os.path.join(HERE, "..", "target", "release", "vcp"))
     args = ap.parse_args()
+    args.vcp = os.path.abspath(args.vcp)
     text = subprocess.run(
         [sys.executable, os.path.join(HERE, "gen.py"), str(args.stages)],
         check=True, capture_output=True, text=True,

@@ -17,6 +17,9 @@ pub(crate) struct Analysis {
     pub(crate) build: Option<Rc<ir::Build>>,
     /// Whether `build` comes from this check.
     pub(crate) fresh: bool,
+    /// Whether the emitter's own diagnostics (E0506, scripts too large for
+    /// their ConfigMap) have been added: it runs when the editor is idle.
+    pub(crate) emitted: bool,
     trees: OnceCell<Vec<ast::File>>,
 }
 
@@ -36,7 +39,28 @@ impl Analysis {
             checked,
             build,
             fresh,
+            emitted: !fresh,
             trees: OnceCell::new(),
+        }
+    }
+
+    /// Renders the build as `vcp check` does, for the diagnostics only the
+    /// emitter can give. True when it found some.
+    pub(crate) fn emit(&mut self) -> bool {
+        if self.emitted {
+            return false;
+        }
+        self.emitted = true;
+        let Some(build) = self.build.as_ref().filter(|_| self.fresh) else {
+            return false;
+        };
+        match crate::emit::emit_keeping(build, crate::emit::Keep::Manifests) {
+            Ok(_) => false,
+            Err(diags) => {
+                self.checked.diagnostics.extend(diags);
+                crate::diag::sort(&mut self.checked.diagnostics);
+                true
+            }
         }
     }
 

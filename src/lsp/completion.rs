@@ -27,6 +27,7 @@ enum Ctx {
     Volume,
     Resources,
     Toleration,
+    Overlay,
     /// The block value of a field (`env`, `labels`, ...).
     Map(String),
     Other,
@@ -108,6 +109,13 @@ fn scan(text: &str, tokens: &[Token], cursor: usize) -> Scan {
                         ..
                     })
                 );
+                let in_pipeline = matches!(
+                    parent,
+                    Some(Frame::Block {
+                        ctx: Ctx::Pipeline(_),
+                        ..
+                    })
+                );
                 let ctx = match (decl, key) {
                     (Some("pipeline"), Some(n)) => Ctx::Pipeline(n.to_string()),
                     (Some("template"), _) => Ctx::Stage(None),
@@ -115,6 +123,7 @@ fn scan(text: &str, tokens: &[Token], cursor: usize) -> Scan {
                     (Some("volume"), _) => Ctx::Volume,
                     (_, Some("resources")) if in_stage => Ctx::Resources,
                     (_, Some("tolerations")) if in_stage => Ctx::Toleration,
+                    (_, Some("overlay")) if in_pipeline => Ctx::Overlay,
                     (_, Some(k)) => Ctx::Map(k.to_string()),
                     _ if matches!(parent, Some(Frame::List(Some(k))) if k == "tolerations") => {
                         Ctx::Toleration
@@ -237,6 +246,7 @@ pub(crate) fn complete(
                 Ctx::Volume => BlockKind::Volume,
                 Ctx::Resources => BlockKind::Resources,
                 Ctx::Toleration => BlockKind::Toleration,
+                Ctx::Overlay => BlockKind::Overlay,
                 Ctx::Map(_) | Ctx::Other => return Vec::new(),
             };
             let mut out = fields(block, keys);
@@ -325,6 +335,7 @@ fn ctx_block(ctx: &Ctx) -> Option<BlockKind> {
         Ctx::Volume => Some(BlockKind::Volume),
         Ctx::Resources => Some(BlockKind::Resources),
         Ctx::Toleration => Some(BlockKind::Toleration),
+        Ctx::Overlay => Some(BlockKind::Overlay),
         _ => None,
     }
 }
@@ -531,6 +542,8 @@ mod tests {
         assert!(!got.contains(&"namespace".to_string()), "{got:?}");
         let got = labels("pipeline p {\n  na|\n");
         assert!(got.contains(&"namespace".to_string()) && got.contains(&"stage".to_string()));
+        let got = labels("pipeline p { overlay { name_| } }");
+        assert!(got.contains(&"name_prefix".to_string()), "{got:?}");
         let got = labels("pipeline p { stage a { resources { c| } } }");
         assert!(
             got.contains(&"cpu".to_string()) && !got.contains(&"run".to_string()),

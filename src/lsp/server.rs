@@ -91,6 +91,10 @@ pub(crate) fn serve(conn: &Connection, cwd: PathBuf) -> bool {
             }
         }
         server.flush();
+        // The emitter's diagnostics (E0506) when nothing else is waiting.
+        if conn.receiver.is_empty() && server.ws.emit_pending() {
+            server.emit();
+        }
     }
     false
 }
@@ -171,6 +175,20 @@ impl Server<'_> {
                 }
             }
             Err(_) => self.log("vcp: checking the open documents failed (a bug in vcp)"),
+        }
+    }
+
+    fn emit(&mut self) {
+        match catch_unwind(AssertUnwindSafe(|| self.ws.emit())) {
+            Ok(list) => {
+                for params in list {
+                    send(
+                        self.conn,
+                        Notification::new(note::PublishDiagnostics::METHOD.to_string(), params),
+                    );
+                }
+            }
+            Err(_) => self.log("vcp: rendering the open documents failed (a bug in vcp)"),
         }
     }
 

@@ -92,9 +92,10 @@ fn renames_follow_every_form_and_refuse_what_the_checker_rejects() {
         "scratch-space",
     )
     .expect("renamed");
-    let changes = edit.changes.expect("changes");
-    let edits: Vec<&str> = changes
-        .values()
+    let edits: Vec<&str> = edit
+        .changes
+        .iter()
+        .flat_map(|c| c.values())
         .flatten()
         .map(|e| e.new_text.as_str())
         .collect();
@@ -210,4 +211,28 @@ fn an_error_in_an_imported_template_reaches_the_importer_and_clears() {
     );
     let a = ws.analysis_for("main.vcp").expect("checked");
     assert!(!a.checked.has_errors() && a.fresh);
+}
+
+#[test]
+fn the_emitters_diagnostic_follows_when_idle() {
+    // Items filling more than the ConfigMap a stage's scripts travel in.
+    let item = "x".repeat(1000);
+    let items: Vec<String> = (0..1100).map(|i| format!("\"{item}{i}\"")).collect();
+    let text = format!(
+        "pipeline p {{\n  image = \"python:3.12-slim\"\n  stage s {{\n    shard = [{}]\n    run = \"echo {{item}}\"\n  }}\n}}\n",
+        items.join(", ")
+    );
+    let mut ws = workspace(&[("big.vcp", &text)]);
+    assert!(ws.emit_pending());
+    let published = ws.emit();
+    assert!(!ws.emit_pending());
+    let codes: Vec<String> = published
+        .iter()
+        .flat_map(|p| &p.diagnostics)
+        .filter_map(|d| match &d.code {
+            Some(lsp_types::NumberOrString::String(c)) => Some(c.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(codes, ["E0506"]);
 }

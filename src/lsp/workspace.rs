@@ -127,6 +127,21 @@ impl Workspace {
         self.publish()
     }
 
+    /// Whether a check waits for the emitter's diagnostics.
+    pub(crate) fn emit_pending(&self) -> bool {
+        self.analyses.values().any(|a| !a.emitted)
+    }
+
+    /// Runs the emitter on every successful check that has not had it, and
+    /// returns the diagnostics that changed.
+    pub(crate) fn emit(&mut self) -> Vec<PublishDiagnosticsParams> {
+        let mut found = false;
+        for analysis in self.analyses.values_mut() {
+            found |= analysis.emit();
+        }
+        if found { self.publish() } else { Vec::new() }
+    }
+
     /// Every file's diagnostics, from every check that loaded it, where
     /// they differ from what was last published.
     fn publish(&mut self) -> Vec<PublishDiagnosticsParams> {
