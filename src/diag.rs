@@ -87,6 +87,8 @@ codes! {
     InlineSecret = "E0701", "literal value looks like a credential";
     UnpinnedImage = "E0801", "image tag not pinned";
     LiteralMount = "E0802", "command names a volume's mount path";
+    TooManyHosts = "E0901", "too many workers for the host list";
+    HostsWithoutGang = "E0902", "host names read without a gang";
 }
 
 /// A secondary label: another place that explains the error.

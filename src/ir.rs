@@ -134,6 +134,12 @@ pub struct Stage {
     /// Pipeline labels merged with the stage's own.
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
+    /// `gang`: the workers need each other, so they start together (Volcano
+    /// gang scheduling) and get each other's host names (the `svc` plugin).
+    /// Otherwise each worker starts as soon as it fits. The checker's
+    /// default: true when the command reads the hosts, or when several
+    /// workers run without a shard rule (vcp cannot see how they share work).
+    pub gang: bool,
 }
 
 impl Stage {
@@ -141,6 +147,36 @@ impl Stage {
     pub fn per_item(&self) -> bool {
         self.command.mentions_item()
     }
+
+    /// True when the workers must all run at once: the stage is a gang
+    /// (`gang = true`, or by default its command or an environment value
+    /// reads the worker hosts, see [`reads_worker_hosts`], or several
+    /// workers run without a shard rule). Volcano then schedules them as a
+    /// gang with the `svc` plugin, and `vcp run --max-procs` below the
+    /// worker count would stall them, so the runner refuses that.
+    pub fn needs_all_workers(&self) -> bool {
+        self.gang
+    }
+}
+
+/// True when `text` names one of [`WORKER_HOSTS_VARS`] as a whole word.
+pub fn reads_worker_hosts(text: &str) -> bool {
+    WORKER_HOSTS_VARS.iter().any(|var| {
+        text.match_indices(var)
+            .any(|(i, _)| names_var(text, i, var.len()))
+    })
+}
+
+/// The variables through which a worker finds its peers.
+pub const WORKER_HOSTS_VARS: [&str; 3] = ["VC_WORKER_HOSTS", "VCP_WORKER_HOSTS", "VCP_MASTER_ADDR"];
+
+/// True when `text[at..at + len]` is a whole variable name, not part of a
+/// longer one (`MY_VCP_MASTER_ADDR`, `VC_WORKER_HOSTS_FILE`).
+fn names_var(text: &str, at: usize, len: usize) -> bool {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let before = text[..at].chars().next_back();
+    let after = text[at + len..].chars().next();
+    !before.is_some_and(word) && !after.is_some_and(word)
 }
 
 /// A command as the user wrote it, with parameters already substituted in
@@ -518,6 +554,16 @@ mod tests {
         }
         assert_eq!("Modulo".parse::<Strategy>(), Err(UnknownWord));
         assert_eq!("ranges".parse::<SourceKind>(), Err(UnknownWord));
+    }
+
+    #[test]
+    fn worker_hosts_are_read_as_whole_names() {
+        assert!(reads_worker_hosts("torchrun --hosts $VC_WORKER_HOSTS"));
+        assert!(reads_worker_hosts("x=${VCP_MASTER_ADDR}:29500"));
+        assert!(reads_worker_hosts("$(VCP_WORKER_HOSTS)"));
+        assert!(!reads_worker_hosts("echo $MY_VC_WORKER_HOSTS"));
+        assert!(!reads_worker_hosts("cat $VC_WORKER_HOSTS_FILE"));
+        assert!(!reads_worker_hosts("echo $VC_WORKER_NUM"));
     }
 
     #[test]

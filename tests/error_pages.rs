@@ -32,7 +32,14 @@ fn fences(page: &str) -> Vec<Fence> {
         let info_end = page[open..].find('\n').map_or(page.len(), |i| open + i);
         let info = page[open + 3..info_end].trim().to_string();
         let start = (info_end + 1).min(page.len());
-        let Some(close) = page[start..].find("\n```").map(|i| start + i + 1) else {
+        // The closing fence: at the start of a line, the block's first one
+        // included (an empty block).
+        let close = if page[start..].starts_with("```") {
+            Some(start)
+        } else {
+            page[start..].find("\n```").map(|i| start + i + 1)
+        };
+        let Some(close) = close else {
             break;
         };
         out.push(Fence {
@@ -381,4 +388,11 @@ fn fragments_split_into_entries() {
         ]
     );
     assert_eq!(after_names("stage a { after = [b, c] }"), ["b", "c"]);
+    let blocks = fences("a\n```text\n```\nb\n```vcp\nx = 1\n```\n");
+    assert_eq!(blocks.len(), 2);
+    assert_eq!(
+        (blocks[0].body.as_str(), blocks[1].body.as_str()),
+        ("", "x = 1\n")
+    );
+    assert_eq!(blocks[1].before, "\nb\n");
 }

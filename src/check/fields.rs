@@ -120,6 +120,7 @@ const STAGE: &[FieldSpec] = &[
     field("resources", K::Block(BlockKind::Resources)),
     field("labels", K::Map),
     field("annotations", K::Map),
+    field("gang", K::Bool),
 ];
 
 const VOLUME: &[FieldSpec] = &[

@@ -19,6 +19,7 @@ mod names;
 mod params;
 mod pipeline;
 mod resources;
+mod scale;
 mod stage;
 mod templates;
 mod values;

@@ -6,6 +6,7 @@ use super::eval::Eval;
 use super::fields::BlockKind;
 use super::names;
 use super::params::Params;
+use super::scale;
 use super::{Options, TemplateRef};
 use super::{fixes, values};
 use crate::diag::{Code, Diagnostic, Diagnostics};
@@ -255,17 +256,17 @@ impl<'a> PipelineChecker<'a> {
         if self.errors() > errors_before || unknown_deps {
             return None;
         }
+        let gang_spans: BTreeMap<String, Span> = checked
+            .iter()
+            .filter_map(|(s, spans)| Some((s.name.clone(), spans.gang?)))
+            .collect();
         pipeline.stages = self.order(checked);
         if self.errors() > errors_before {
             return None;
         }
-        names::check(
-            &pipeline,
-            decl,
-            namespace_span,
-            &self.stage_spans_of(&stages),
-            self.diags,
-        );
+        let stage_spans = self.stage_spans_of(&stages);
+        names::check(&pipeline, decl, namespace_span, &stage_spans, self.diags);
+        scale::check_hosts(&pipeline, &stage_spans, &gang_spans, self.diags);
         (self.errors() == errors_before).then_some(pipeline)
     }
 

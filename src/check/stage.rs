@@ -16,6 +16,7 @@ pub(super) struct StageSpans {
     pub(super) name: Span,
     pub(super) after: Vec<Ident>,
     pub(super) reduce: Option<Span>,
+    pub(super) gang: Option<Span>,
 }
 
 impl PipelineChecker<'_> {
@@ -161,6 +162,8 @@ impl PipelineChecker<'_> {
             None => Vec::new(),
         };
         let env = self.env(maps.get("env").map_or(&[][..], Vec::as_slice));
+        let sharded = matches!(shard, Some(Some(_)));
+        let gang = self.gang(value("gang"), command.as_ref(), &env, workers, sharded);
         let working_dir = match value("working_dir") {
             Some(v) => self
                 .eval()
@@ -207,6 +210,7 @@ impl PipelineChecker<'_> {
             name: decl.name.span,
             after: after.clone(),
             reduce: value("reduce").map(Expr::span),
+            gang: value("gang").map(Expr::span),
         };
         if self.errors() > errors_before {
             return (None, spans);
@@ -238,6 +242,7 @@ impl PipelineChecker<'_> {
                 resources,
                 labels,
                 annotations,
+                gang: gang?,
             })
         })();
         (stage, spans)

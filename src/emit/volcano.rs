@@ -1,6 +1,6 @@
 //! The Volcano objects vcp emits, as typed serde structs (field names from
 //! Volcano's CRDs, `tests/fixtures/volcano/crds/`), and their construction
-//! from the IR; with them the kustomizations that list them. Pod templates are k8s-openapi types. Fields serialize in
+//! from the IR. Pod templates are k8s-openapi types. Fields serialize in
 //! declaration order; maps are `BTreeMap`, so the output is deterministic.
 
 use crate::ir::{self, EnvValue, JobKind, Pipeline, Stage};
@@ -34,6 +34,10 @@ pub struct JobSpec {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority_class_name: Option<String>,
     pub min_available: u32,
+    /// Set when the workers are not a gang: the job is Completed once this
+    /// many pods succeeded (every worker).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_success: Option<u32>,
     pub max_retry: u32,
     pub ttl_seconds_after_finished: u32,
     pub plugins: BTreeMap<&'static str, Vec<String>>,
@@ -167,14 +171,26 @@ pub fn job_spec(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> JobSpec {
     let max_retry = stage.retries.max(1);
     let mut plugins = BTreeMap::new();
     plugins.insert("env", Vec::new());
-    if kind == JobKind::Work {
+    let gang = kind == JobKind::Work && stage.needs_all_workers();
+    if gang {
         plugins.insert("svc", Vec::new());
     }
+    // A gang starts once all its pods fit (minAvailable = replicas). Other
+    // workers start one by one as capacity frees (minAvailable 1), and
+    // minSuccess keeps the job from completing before every one of them
+    // succeeded (Volcano's pkg/controllers/job/state/running.go: Completed
+    // when succeeded >= minSuccess; a failed pod still terminates the job
+    // through the PodFailed policy below).
+    let (min_available, min_success) = match kind {
+        JobKind::Work if !gang => (1, Some(replicas)),
+        _ => (replicas, None),
+    };
     JobSpec {
         scheduler_name: "volcano",
         queue: pipeline.queue.clone(),
         priority_class_name: pipeline.priority_class.clone(),
-        min_available: replicas,
+        min_available,
+        min_success,
         max_retry,
         ttl_seconds_after_finished: u32::try_from(stage.ttl).unwrap_or(u32::MAX),
         plugins,
@@ -191,7 +207,7 @@ pub fn job_spec(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> JobSpec {
         tasks: vec![TaskSpec {
             name: kind.task(),
             replicas,
-            min_available: replicas,
+            min_available,
             max_retry,
             template: pod_template(pipeline, stage, kind),
         }],
@@ -240,7 +256,17 @@ fn pod_template(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> core::PodT
             ..core::Volume::default()
         });
     }
-    let env: Vec<core::EnvVar> = stage.env.iter().map(env_var).collect();
+    let mut env: Vec<core::EnvVar> = Vec::new();
+    if kind == JobKind::Work && !stage.needs_all_workers() {
+        // Without the svc plugin nothing sets the worker count; code written
+        // for Volcano (cube-studio's) reads it, and so does the wrapper.
+        env.push(core::EnvVar {
+            name: "VC_WORKER_NUM".into(),
+            value: Some(stage.workers.to_string()),
+            value_from: None,
+        });
+    }
+    env.extend(stage.env.iter().map(env_var));
     let container = core::Container {
         name: kind.task().into(),
         image: Some(stage.image.clone()),
@@ -294,7 +320,7 @@ fn env_var(e: &ir::EnvVar) -> core::EnvVar {
     match &e.value {
         EnvValue::Literal(v) => core::EnvVar {
             name: e.name.clone(),
-            value: Some(v.clone()),
+            value: Some(kubelet_literal(v)),
             value_from: None,
         },
         EnvValue::Secret { name, key } => core::EnvVar {
@@ -322,6 +348,14 @@ fn env_var(e: &ir::EnvVar) -> core::EnvVar {
             }),
         },
     }
+}
+
+/// `value` as the kubelet must read it to give the container `value`: the
+/// kubelet expands `$(NAME)` of an earlier variable and turns `$$` into `$`
+/// in env values (k8s.io/kubernetes `third_party/forked/golang/expansion`),
+/// so every `$` is written `$$` and nothing is expanded.
+pub fn kubelet_literal(value: &str) -> String {
+    value.replace('$', "$$")
 }
 
 /// Requests equal limits: predictable placement, and the only form
@@ -454,24 +488,5 @@ pub fn scripts_config_map(
         ),
         data: Some(scripts),
         ..core::ConfigMap::default()
-    }
-}
-
-/// A kustomize entry point listing the files (or folders) of a build.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Kustomization {
-    api_version: &'static str,
-    kind: &'static str,
-    resources: Vec<String>,
-}
-
-impl Kustomization {
-    pub fn new(resources: Vec<String>) -> Kustomization {
-        Kustomization {
-            api_version: "kustomize.config.k8s.io/v1beta1",
-            kind: "Kustomization",
-            resources,
-        }
     }
 }
