@@ -123,6 +123,7 @@ impl PipelineChecker<'_> {
             None => Some(None),
         };
         let ttl = value("ttl").map_or(Some(default_ttl), |v| self.ttl(v));
+        self.ttl_under_gitops(self.gitops, value("ttl"));
         let reduce = match value("reduce") {
             Some(v) => {
                 let reduce = self.command(v);
@@ -201,10 +202,12 @@ impl PipelineChecker<'_> {
         let mut labels = pipeline.labels.clone();
         labels.extend(self.labels(maps.get("labels").map_or(&[][..], Vec::as_slice), true));
         let mut annotations = pipeline.annotations.clone();
-        annotations.extend(self.labels(
-            maps.get("annotations").map_or(&[][..], Vec::as_slice),
-            false,
-        ));
+        let own = maps.get("annotations").map_or(&[][..], Vec::as_slice);
+        annotations.extend(self.labels(own, false));
+        // With the pipeline's: the pipeline's alone were checked with it.
+        if let Some(last) = own.last() {
+            self.annotations_fit(&annotations, last.span());
+        }
 
         let spans = StageSpans {
             name: decl.name.span,
