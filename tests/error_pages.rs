@@ -1,7 +1,8 @@
 //! The pages of `docs/errors/` (what `vcp explain` prints) cannot go stale:
 //!
 //! - an example followed by "`vcp check tests/ui/<case> [--set ...]`
-//!   reports:" is that UI case, byte for byte, and the ```text block after
+//!   reports:" is that UI case, byte for byte (or, marked ```vcp excerpt,
+//!   a shortened view of a case too long to show), and the ```text block after
 //!   it is what vcp prints for it today (the rendering the UI snapshots
 //!   hold). `VCP_BLESS=1 cargo test` rewrites both from the case and the
 //!   binary's current output; read the diff;
@@ -32,7 +33,14 @@ fn fences(page: &str) -> Vec<Fence> {
         let info_end = page[open..].find('\n').map_or(page.len(), |i| open + i);
         let info = page[open + 3..info_end].trim().to_string();
         let start = (info_end + 1).min(page.len());
-        let Some(close) = page[start..].find("\n```").map(|i| start + i + 1) else {
+        // The closing fence: at the start of a line, the block's first one
+        // included (an empty block).
+        let close = if page[start..].starts_with("```") {
+            Some(start)
+        } else {
+            page[start..].find("\n```").map(|i| start + i + 1)
+        };
+        let Some(close) = close else {
             break;
         };
         out.push(Fence {
@@ -264,9 +272,10 @@ fn check_page(code: Code, bless: bool) -> (Vec<String>, String) {
                 ));
             }
             match i.checked_sub(1).map(|j| &blocks[j]) {
-                Some(example) if example.info == "vcp" => {
+                Some(example) if example.info.starts_with("vcp") => {
                     bound[i - 1] = true;
-                    if example.body != text {
+                    // `vcp excerpt`: a case too long to show whole.
+                    if example.info != "vcp excerpt" && example.body != text {
                         problems.push(format!(
                             "{rel}: the example before `{case}`'s output is not the case's text"
                         ));
@@ -381,4 +390,11 @@ fn fragments_split_into_entries() {
         ]
     );
     assert_eq!(after_names("stage a { after = [b, c] }"), ["b", "c"]);
+    let blocks = fences("a\n```text\n```\nb\n```vcp\nx = 1\n```\n");
+    assert_eq!(blocks.len(), 2);
+    assert_eq!(
+        (blocks[0].body.as_str(), blocks[1].body.as_str()),
+        ("", "x = 1\n")
+    );
+    assert_eq!(blocks[1].before, "\nb\n");
 }
