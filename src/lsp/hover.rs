@@ -50,6 +50,7 @@ fn block_word(block: BlockKind) -> &'static str {
         BlockKind::Volume => "volume",
         BlockKind::Resources => "resources",
         BlockKind::Toleration => "toleration",
+        BlockKind::Overlay => "overlay",
     }
 }
 
