@@ -80,6 +80,7 @@ fn heading(block: BlockKind) -> Option<&'static str> {
         BlockKind::Stage => Some("## Stages"),
         BlockKind::Volume => Some("### Volumes"),
         BlockKind::Resources => Some("### Resources"),
+        // Described in the `overlay` row of the pipeline table.
         BlockKind::Toleration | BlockKind::Overlay => None,
     }
 }
