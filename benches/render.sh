@@ -16,7 +16,7 @@
 # Environment: VCP (the binary; default: cargo build --release), BASE (a
 # baseline binary, e.g. main's, timed in the same hyperfine runs, rounds
 # taken in turn), TMPFS (default /dev/shm), DISK (default target/bench-disk),
-# RUNS (default 15; 5 at N >= 10,000).
+# RUNS (default 15; 5 at N >= 10,000), FS (default "tmpfs disk").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=("$@")
@@ -53,7 +53,7 @@ for n in "${sizes[@]}"; do
   # One stage's command changed: what a typical commit does.
   sed '0,/python3 /s//python3 -u /' "$src/bench-$n.vcp" >"$src/one-$n.vcp"
   runs=${RUNS:-$((n >= 10000 ? 5 : 15))}
-  for fs in tmpfs disk; do
+  for fs in ${FS:-tmpfs disk}; do
     base_dir=$tmpfs
     [ "$fs" = disk ] && base_dir=$disk
     work=$(mktemp -d "$base_dir/vcp-render.XXXXXX")
