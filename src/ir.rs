@@ -149,7 +149,8 @@ impl Stage {
 pub enum Command {
     /// Shell code run with `sh -c`. Parameters referenced as `${name}` have
     /// become `${VCP_PARAM_NAME}` (exported by the wrapper, so a value is never
-    /// parsed as code); `{item}` becomes `"$VCP_ITEM"`.
+    /// parsed as code); `{item}` a reference to `VCP_ITEM`, each written for
+    /// the quoting context where it stands (`check/shell.rs`).
     Shell(String),
     /// An argument vector run without a shell; each argument is a sequence of
     /// literal text and `{item}` placeholders.
@@ -171,7 +172,8 @@ impl Command {
     }
 }
 
-/// What `{item}` becomes in shell code: one word, whatever the item holds.
+/// What `{item}` becomes in an argument vector's word: one word, whatever
+/// the item holds.
 pub const SHELL_ITEM: &str = "\"$VCP_ITEM\"";
 
 /// Shell code mentions the item when it reads `$VCP_ITEM` or `${VCP_ITEM}`

@@ -17,6 +17,7 @@ mod names;
 mod params;
 mod pipeline;
 mod resources;
+mod shell;
 mod stage;
 mod templates;
 mod values;

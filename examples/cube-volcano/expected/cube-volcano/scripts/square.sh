@@ -27,7 +27,7 @@ vcp_items() {
 }
 
 # shellcheck disable=SC2016 # shell code for `sh -c`: it expands its own variables
-VCP_COMMAND='python3 demo.py "$VCP_ITEM"'
+VCP_COMMAND='python3 demo.py "${VCP_ITEM}"'
 
 vcp_command() {
   sh -c "$VCP_COMMAND" "vcp-$VCP_STAGE"

@@ -29,7 +29,7 @@ vcp_items() {
 }
 
 # shellcheck disable=SC2016 # shell code for `sh -c`: it expands its own variables
-VCP_COMMAND='python3 load.py ${VCP_PARAM_DAY}'
+VCP_COMMAND='python3 load.py "${VCP_PARAM_DAY}"'
 
 vcp_command() {
   sh -c "$VCP_COMMAND" "vcp-$VCP_STAGE"
