@@ -122,7 +122,7 @@ pub struct Stage {
     /// Seconds the finished Volcano Job is kept.
     pub ttl: u64,
     /// Runs once after every worker of the stage succeeded.
-    pub reduce: Option<Command>,
+    pub reduce: Option<Reduce>,
     /// Stages that must complete first, by name, sorted.
     pub after: Vec<String>,
     /// In the order written (templates' entries first).
@@ -141,6 +141,36 @@ impl Stage {
     pub fn per_item(&self) -> bool {
         self.command.mentions_item()
     }
+}
+
+/// The reduce step of a stage: one pod of its own, after every worker.
+/// `reduce = "cmd"` takes the stage's image and env with the default
+/// resources; `reduce { run, image, resources, env }` sets its own.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reduce {
+    pub command: Command,
+    /// The block's image, else the stage's.
+    pub image: String,
+    /// The stage's env, then the block's (a later key wins).
+    pub env: Vec<EnvVar>,
+    /// [`Reduce::DEFAULT_CPU`] and [`Reduce::DEFAULT_MEMORY`] and no GPU,
+    /// unless the block's `resources` sets them: a merge step must not hold
+    /// the stage's GPUs or wait for a GPU node.
+    pub resources: Resources,
+    /// The stage's node selector without its GPU model label (plus the
+    /// block's GPU model, if it asks for a GPU).
+    pub node_selector: BTreeMap<String, String>,
+    /// The stage's tolerations except those of its GPU resource's taint.
+    pub tolerations: Vec<Toleration>,
+}
+
+impl Reduce {
+    /// One core: a merge step reads the workers' results from a volume, and
+    /// one core with a guaranteed share fits on any node.
+    pub const DEFAULT_CPU: &'static str = "1";
+    /// Enough for a merge that streams its inputs; a reduce that holds them
+    /// all in memory sets `reduce { resources { memory = ... } }`.
+    pub const DEFAULT_MEMORY: &'static str = "1Gi";
 }
 
 /// A command as the user wrote it, with parameters already substituted in

@@ -22,6 +22,8 @@ pub enum BlockKind {
     Resources,
     /// One entry of a stage's `tolerations`.
     Toleration,
+    /// `reduce { ... }` of a stage.
+    Reduce,
 }
 
 /// What a field's value is.
@@ -47,6 +49,8 @@ pub enum ValueKind {
     Choice(&'static [&'static str]),
     /// Shell code (a string) or an argument list.
     Command,
+    /// A command, or a `reduce { run = ..., image, resources, env }` block.
+    Reduce,
     /// `<source> [by <strategy>]`: the work items and how workers share them.
     Shard,
     /// A template name, or a list of them.
@@ -111,7 +115,7 @@ const STAGE: &[FieldSpec] = &[
     field("retry", K::Int),
     field("timeout", K::Duration),
     field("ttl", K::Duration),
-    field("reduce", K::Command),
+    field("reduce", K::Reduce),
     field("after", K::Stages),
     field("env", K::Env),
     field("working_dir", K::Path),
@@ -139,6 +143,13 @@ const RESOURCES: &[FieldSpec] = &[
     field("gpu_model_label", K::String),
 ];
 
+const REDUCE: &[FieldSpec] = &[
+    field("run", K::Command),
+    field("image", K::Image),
+    field("resources", K::Block(BlockKind::Resources)),
+    field("env", K::Env),
+];
+
 const TOLERATION: &[FieldSpec] = &[
     field("key", K::String),
     field("operator", K::Choice(TOLERATION_OPERATORS)),
@@ -148,12 +159,13 @@ const TOLERATION: &[FieldSpec] = &[
 ];
 
 impl BlockKind {
-    pub const ALL: [BlockKind; 5] = [
+    pub const ALL: [BlockKind; 6] = [
         BlockKind::Pipeline,
         BlockKind::Stage,
         BlockKind::Volume,
         BlockKind::Resources,
         BlockKind::Toleration,
+        BlockKind::Reduce,
     ];
 
     pub fn fields(self) -> &'static [FieldSpec] {
@@ -163,6 +175,7 @@ impl BlockKind {
             BlockKind::Volume => VOLUME,
             BlockKind::Resources => RESOURCES,
             BlockKind::Toleration => TOLERATION,
+            BlockKind::Reduce => REDUCE,
         }
     }
 
@@ -282,7 +295,9 @@ impl PipelineChecker<'_> {
         .with_label("unknown field");
         diag = if let Some(m) = suggestion {
             diag.with_help(format!("did you mean `{m}`?"))
-        } else if kind == BlockKind::Stage && BlockKind::Resources.field(key).is_some() {
+        } else if matches!(kind, BlockKind::Stage | BlockKind::Reduce)
+            && BlockKind::Resources.field(key).is_some()
+        {
             diag.with_help(format!("`{key}` belongs in `resources {{ {key} = ... }}`"))
         } else if (kind == BlockKind::Pipeline && BlockKind::Stage.field(key).is_some())
             || (kind != BlockKind::Pipeline && BlockKind::Pipeline.field(key).is_some())

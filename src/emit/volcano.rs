@@ -240,22 +240,38 @@ fn pod_template(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> core::PodT
             ..core::Volume::default()
         });
     }
-    let env: Vec<core::EnvVar> = stage.env.iter().map(env_var).collect();
+    // The reduce step has its own image, env, resources and placement.
+    let (image, env, resources_of, node_selector, tolerations) = match (kind, &stage.reduce) {
+        (JobKind::Reduce, Some(r)) => (
+            &r.image,
+            &r.env,
+            &r.resources,
+            &r.node_selector,
+            &r.tolerations,
+        ),
+        _ => (
+            &stage.image,
+            &stage.env,
+            &stage.resources,
+            &stage.node_selector,
+            &stage.tolerations,
+        ),
+    };
+    let env: Vec<core::EnvVar> = env.iter().map(env_var).collect();
     let container = core::Container {
         name: kind.task().into(),
-        image: Some(stage.image.clone()),
+        image: Some(image.clone()),
         command: Some(vec![
             "sh".into(),
             format!("{}/{}", ir::SCRIPTS_MOUNT, ir::script_name(stage, kind)),
         ]),
         working_dir: stage.working_dir.clone(),
         env: (!env.is_empty()).then_some(env),
-        resources: resources(&stage.resources),
+        resources: resources(resources_of),
         volume_mounts: Some(mounts),
         ..core::Container::default()
     };
-    let tolerations: Vec<core::Toleration> = stage
-        .tolerations
+    let tolerations: Vec<core::Toleration> = tolerations
         .iter()
         .map(|t| core::Toleration {
             key: t.key.clone(),
@@ -281,7 +297,7 @@ fn pod_template(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> core::PodT
             restart_policy: Some("Never".into()),
             service_account_name: pipeline.service_account.clone(),
             active_deadline_seconds: stage.timeout.map(|t| i64::try_from(t).unwrap_or(i64::MAX)),
-            node_selector: (!stage.node_selector.is_empty()).then(|| stage.node_selector.clone()),
+            node_selector: (!node_selector.is_empty()).then(|| node_selector.clone()),
             tolerations: (!tolerations.is_empty()).then_some(tolerations),
             containers: vec![container],
             volumes: Some(volumes),
