@@ -9,6 +9,7 @@ mod hostile;
 mod kubelet;
 mod output;
 mod parser_agreement;
+mod quoting;
 mod reduce;
 mod repository;
 mod robustness;
