@@ -44,6 +44,11 @@ const CONTEXTS: &[(&str, &str)] = &[
         "1:",
     ),
     ("printf '%s' \"${VCP_UNSET:-«@»}\"", ""),
+    // A case subject and pattern inside $(...).
+    (
+        "x=\"$(case «@» in «@») printf '%s' «@» ;; *) echo no ;; esac)\"; printf '%s' \"$x\"",
+        "",
+    ),
     // An unquoted here-document (its line ends in a newline, cut by $(...)).
     ("x=$(cat <<EOF\n«@»\nEOF\n); printf '%s' \"$x\"", ""),
 ];
@@ -105,11 +110,11 @@ fn values_arrive_exactly_as_the_docs_say_under_every_shell() {
                 "{i}) {{\n{}\n}} >\"$VCP_WORK_DIR/out-{i}\" ;;\n",
                 with("{item}")
             ));
-            // `@` stays until the code is a vcp literal, which would escape
+            // A marker per slot until the code is a vcp literal, which would escape
             // the `$` of `${p<i>}`.
             reduce.push_str(&format!(
                 "{{\n{}\n}} >\"$VCP_WORK_DIR/param-{i}\"\n",
-                with("\u{1}")
+                with(&format!("\u{1}{i}\u{2}"))
             ));
         }
         run.push_str("esac");
@@ -121,7 +126,7 @@ fn values_arrive_exactly_as_the_docs_say_under_every_shell() {
             {
                 let mut code = literal(&reduce);
                 for i in 0..items.len() {
-                    code = code.replacen('\u{1}', &format!("${{p{i}}}"), 1);
+                    code = code.replace(&format!("\u{1}{i}\u{2}"), &format!("${{p{i}}}"));
                 }
                 code
             },
