@@ -75,7 +75,8 @@ codes! {
     BadShardArgs = "E0403", "invalid item source arguments";
     ItemWithoutShard = "E0404", "`{item}` used in a stage without `shard`";
     BadItem = "E0405", "invalid work item";
-    QuotedItem = "E0406", "`{item}` inside single quotes";
+    QuotedItem = "E0406", "`{item}` or `${param}` inside single quotes";
+    UnsafeItemContext = "E0407", "`{item}` or `${param}` where the shell would not keep it exact";
     BadName = "E0501", "invalid Kubernetes name";
     NameTooLong = "E0502", "generated Kubernetes name too long";
     BadLabelKey = "E0503", "invalid label or annotation key";

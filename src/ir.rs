@@ -163,7 +163,7 @@ pub struct Stage {
     /// Seconds the finished Volcano Job is kept.
     pub ttl: u64,
     /// Runs once after every worker of the stage succeeded.
-    pub reduce: Option<Command>,
+    pub reduce: Option<Reduce>,
     /// Stages that must complete first, by name, sorted.
     pub after: Vec<String>,
     /// In the order written (templates' entries first).
@@ -220,13 +220,44 @@ fn names_var(text: &str, at: usize, len: usize) -> bool {
     !before.is_some_and(word) && !after.is_some_and(word)
 }
 
+/// The reduce step of a stage: one pod of its own, after every worker.
+/// `reduce = "cmd"` takes the stage's image and env with the default
+/// resources; `reduce { run, image, resources, env }` sets its own.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reduce {
+    pub command: Command,
+    /// The block's image, else the stage's.
+    pub image: String,
+    /// The stage's env, then the block's (a later key wins).
+    pub env: Vec<EnvVar>,
+    /// [`Reduce::DEFAULT_CPU`] and [`Reduce::DEFAULT_MEMORY`] and no GPU,
+    /// unless the block's `resources` sets them: a merge step must not hold
+    /// the stage's GPUs or wait for a GPU node.
+    pub resources: Resources,
+    /// The stage's node selector without its GPU model label (plus the
+    /// block's GPU model, if it asks for a GPU).
+    pub node_selector: BTreeMap<String, String>,
+    /// The stage's tolerations except those of its GPU resource's taint.
+    pub tolerations: Vec<Toleration>,
+}
+
+impl Reduce {
+    /// One core: a merge step reads the workers' results from a volume, and
+    /// one core with a guaranteed share fits on any node.
+    pub const DEFAULT_CPU: &'static str = "1";
+    /// Enough for a merge that streams its inputs; a reduce that holds them
+    /// all in memory sets `reduce { resources { memory = ... } }`.
+    pub const DEFAULT_MEMORY: &'static str = "1Gi";
+}
+
 /// A command as the user wrote it, with parameters already substituted in
 /// argv form. `{item}` stays a placeholder until run time.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
     /// Shell code run with `sh -c`. Parameters referenced as `${name}` have
     /// become `${VCP_PARAM_NAME}` (exported by the wrapper, so a value is never
-    /// parsed as code); `{item}` becomes `"$VCP_ITEM"`.
+    /// parsed as code); `{item}` a reference to `VCP_ITEM`, each written for
+    /// the quoting context where it stands (`check/shell.rs`).
     Shell(String),
     /// An argument vector run without a shell; each argument is a sequence of
     /// literal text and `{item}` placeholders.
@@ -248,7 +279,8 @@ impl Command {
     }
 }
 
-/// What `{item}` becomes in shell code: one word, whatever the item holds.
+/// What `{item}` becomes in an argument vector's word: one word, whatever
+/// the item holds.
 pub const SHELL_ITEM: &str = "\"$VCP_ITEM\"";
 
 /// Shell code mentions the item when it reads `$VCP_ITEM` or `${VCP_ITEM}`

@@ -490,3 +490,32 @@ fn env_values_reach_programs_as_the_same_bytes_under_vcp_run() {
         assert_eq!(got, v.as_bytes(), "env value {i} ({v:?}) under vcp run");
     }
 }
+
+/// Every generated script of the hostile pipeline passes shellcheck, as
+/// the examples' do: values with `$`, quotes and backslashes included.
+#[test]
+fn hostile_scripts_pass_shellcheck() {
+    if !crate::common::require_tool("shellcheck") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut names = Vec::new();
+    for (path, text) in build() {
+        if let Some(name) = path.strip_prefix("hostile/scripts/") {
+            std::fs::write(dir.path().join(name), text).expect("write");
+            names.push(name.to_string());
+        }
+    }
+    let out = Command::new("shellcheck")
+        .args(["-x", "-P", "SCRIPTDIR", "-s", "sh", "-f", "gcc"])
+        .args(&names)
+        .current_dir(dir.path())
+        .output()
+        .expect("shellcheck runs");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

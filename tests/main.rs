@@ -16,6 +16,7 @@ mod lsp_grammar;
 mod lsp_nvim;
 mod output;
 mod parser_agreement;
+mod quoting;
 mod reduce;
 mod repository;
 mod robustness;

@@ -33,7 +33,7 @@ fn expected() -> &'static str {
 }
 
 fn build(src: String) -> BTreeMap<String, String> {
-    let name = "red.vcp".to_string();
+    let name = "p.vcp".to_string();
     let mut loader = MemoryLoader::new([(name.clone(), src)]);
     let (checked, output) = vcp::compile(&[name], &mut loader, &Options::default());
     match output {
@@ -101,4 +101,86 @@ fn the_reduce_sees_the_promised_environment_under_vcp_run() {
     assert_eq!(env, expected());
     let items = std::fs::read_to_string(out.join("items")).expect("items written");
     assert_eq!(items, "0\n1\n2\n3\n4\n");
+}
+
+/// The pod spec of JobTemplate `name` in the built files.
+fn pod_spec(files: &BTreeMap<String, String>, name: &str) -> serde_json::Value {
+    let text = &files[&format!("gpu/10-jobtemplate-{name}.yaml")];
+    let doc: serde_json::Value = serde_saphyr::from_str(text).expect("YAML");
+    doc["spec"]["tasks"][0]["template"]["spec"].clone()
+}
+
+#[test]
+fn the_reduce_of_a_gpu_stage_requests_no_gpu_unless_it_says_so() {
+    let src = r#"pipeline gpu {
+  image = "pytorch/pytorch:2.4.0-cuda12.1-cudnn9-runtime"
+  stage train {
+    workers = 2
+    run     = "python train.py"
+    reduce  = "python merge.py"
+    node_selector { pool = "ml" }
+    tolerations = [{ key = "nvidia.com/gpu", operator = "Exists", effect = "NoSchedule" }, { key = "dedicated", value = "ml", effect = "NoSchedule" }]
+    resources { cpu = "8", memory = "64Gi", gpu = 4, gpu_model = "NVIDIA-A100-SXM4-80GB" }
+    env { MODE = "train" }
+  }
+  stage eval {
+    after   = [train]
+    run     = "python eval.py"
+    resources { gpu = 1 }
+    reduce {
+      run   = ["python", "report.py"]
+      image = "python:3.12-slim"
+      env { MODE = "report", EXTRA = "1" }
+      resources { memory = "4Gi", gpu = 1, gpu_model = "L4" }
+    }
+  }
+}
+"#;
+    let files = build(src.to_string());
+    let worker = pod_spec(&files, "train");
+    assert_eq!(
+        worker["containers"][0]["resources"]["limits"]["nvidia.com/gpu"],
+        "4"
+    );
+    let reduce = pod_spec(&files, "train-reduce");
+    let container = &reduce["containers"][0];
+    assert_eq!(
+        container["resources"]["limits"],
+        serde_json::json!({ "cpu": "1", "memory": "1Gi" })
+    );
+    assert_eq!(
+        container["resources"]["requests"],
+        container["resources"]["limits"]
+    );
+    assert_eq!(reduce["nodeSelector"], serde_json::json!({ "pool": "ml" }));
+    assert_eq!(
+        reduce["tolerations"],
+        serde_json::json!([{ "key": "dedicated", "value": "ml", "effect": "NoSchedule" }])
+    );
+    assert_eq!(
+        container["image"],
+        "pytorch/pytorch:2.4.0-cuda12.1-cudnn9-runtime"
+    );
+    assert_eq!(
+        container["env"],
+        serde_json::json!([{ "name": "MODE", "value": "train" }])
+    );
+    // A reduce block sets its own image, env and resources.
+    let reduce = pod_spec(&files, "eval-reduce");
+    let container = &reduce["containers"][0];
+    assert_eq!(container["image"], "python:3.12-slim");
+    assert_eq!(
+        container["resources"]["limits"],
+        serde_json::json!({ "cpu": "1", "memory": "4Gi", "nvidia.com/gpu": "1" })
+    );
+    assert_eq!(
+        reduce["nodeSelector"],
+        serde_json::json!({ "nvidia.com/gpu.product": "L4" })
+    );
+    assert_eq!(
+        container["env"],
+        serde_json::json!([{ "name": "MODE", "value": "report" }, { "name": "EXTRA", "value": "1" }])
+    );
+    let script = &files["gpu/scripts/eval-reduce.sh"];
+    assert!(script.contains("\n'python' 'report.py'\n"), "{script}");
 }

@@ -3,11 +3,26 @@
 //! every mistake of a file is reported in one run.
 
 use super::params::Params;
+use super::shell::{self, Unit};
 use super::{fixes, values};
 use crate::diag::{Code, Diagnostic, Diagnostics, did_you_mean};
 use crate::ir::{self, ParamValue};
 use crate::source::{SourceMap, Span};
 use crate::syntax::ast::{Expr, StrLit, StrPart};
+
+const ITEM: &str = "{item}";
+
+/// A slot of shell code: what stands there.
+#[derive(Clone, Debug, PartialEq)]
+enum Slot {
+    Item,
+    /// `number`: an `int` parameter, whose value is digits.
+    Param {
+        name: String,
+        span: Span,
+        number: bool,
+    },
+}
 
 /// The evaluator: borrowed from the checker for each expression it reads,
 /// with the pipeline's parameters and the checker's diagnostics.
@@ -141,7 +156,9 @@ impl Eval<'_> {
 
     /// Shell code: `${param}` becomes a reference to the variable the wrapper
     /// exports (never the value itself, so a value is never parsed as code),
-    /// and `{item}` becomes one quoted word.
+    /// and `{item}` a reference to `VCP_ITEM`, each written for the quoting
+    /// context it stands in (`shell.rs`), so that the command receives the
+    /// exact bytes; a context where that cannot be is an error.
     pub(super) fn shell(&mut self, expr: &Expr) -> Option<String> {
         let Expr::Str(s) = expr else {
             self.wrong_type(
@@ -150,24 +167,146 @@ impl Eval<'_> {
             );
             return None;
         };
-        let code = self.interpolate(s, |name, _| format!("${{{}}}", ir::param_env_name(name)))?;
-        if item_in_single_quotes(&code) {
-            // Point at the `{item}` itself when the source shows it.
-            let raw = self.sources.slice(s.span);
-            let at = raw
-                .match_indices("{item}")
-                .find(|(i, _)| raw[..*i].matches('\'').count() % 2 == 1)
-                .map_or(s.span, |(i, _)| s.span.sub(i, "{item}".len()));
-            self.diags.push(
-                Diagnostic::error(Code::QuotedItem, at, "`{item}` is inside single quotes")
-                    .with_label("the shell will not expand it here")
-                    .with_help("write `{item}` unquoted or inside double quotes; it always becomes exactly one argument"),
-            );
+        // The code as units, with a slot for each `{item}` and `${param}`.
+        let mut units = Vec::new();
+        let mut slots: Vec<Slot> = Vec::new();
+        let mut ok = true;
+        for part in &s.parts {
+            match part {
+                StrPart::Text(t) => {
+                    let mut rest = t.as_str();
+                    while !rest.is_empty() {
+                        // `${item}` (written `$${item}`) is the shell's variable.
+                        let after_dollar = matches!(units.last(), Some(Unit::Char('$')));
+                        if rest.starts_with(ITEM) && !after_dollar {
+                            units.push(Unit::Slot(slots.len()));
+                            slots.push(Slot::Item);
+                            rest = &rest[ITEM.len()..];
+                        } else if let Some(c) = rest.chars().next() {
+                            units.push(Unit::Char(c));
+                            rest = &rest[c.len_utf8()..];
+                        }
+                    }
+                }
+                StrPart::Interp(id) => match self.param(&id.name, id.span) {
+                    Some(v) => {
+                        units.push(Unit::Slot(slots.len()));
+                        slots.push(Slot::Param {
+                            name: id.name.clone(),
+                            span: id.span,
+                            number: matches!(v, ParamValue::Int(_)),
+                        });
+                    }
+                    None => ok = false,
+                },
+            }
+        }
+        if !ok {
             return None;
         }
-        Some(code.replace("{item}", ir::SHELL_ITEM))
+        let contexts = shell::contexts(&units, slots.len());
+        let item_spans = self.item_spans(s, slots.iter().filter(|s| **s == Slot::Item).count());
+        let mut items_seen = 0;
+        let mut code = String::new();
+        for unit in &units {
+            match *unit {
+                Unit::Char(c) => code.push(c),
+                Unit::Slot(i) => {
+                    let (var, number, name, span) = match &slots[i] {
+                        Slot::Item => {
+                            items_seen += 1;
+                            let span = item_spans.get(items_seen - 1).copied().unwrap_or(s.span);
+                            ("VCP_ITEM".to_string(), false, ITEM.to_string(), span)
+                        }
+                        Slot::Param { name, span, number } => (
+                            ir::param_env_name(name),
+                            *number,
+                            format!("${{{name}}}"),
+                            *span,
+                        ),
+                    };
+                    match contexts[i].reference(&var, number) {
+                        Some(text) => code.push_str(&text),
+                        None => {
+                            self.refuse(contexts[i], &name, &var, span);
+                            ok = false;
+                        }
+                    }
+                }
+            }
+        }
+        ok.then_some(code)
     }
 
+    /// The span of each `{item}` of a string in the source, when the source
+    /// shows them one for one (escapes cannot spell `{item}` differently,
+    /// but a `$${item}` is the shell's).
+    fn item_spans(&self, s: &StrLit, count: usize) -> Vec<Span> {
+        let raw = self.sources.slice(s.span);
+        let spans: Vec<Span> = raw
+            .match_indices(ITEM)
+            .filter(|(i, _)| !raw[..*i].ends_with('$'))
+            .map(|(i, _)| s.span.sub(i, ITEM.len()))
+            .collect();
+        if spans.len() == count {
+            spans
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The diagnostic for `name` (`{item}` or `${param}`) where the shell
+    /// would not give the command its exact bytes.
+    fn refuse(&mut self, context: shell::Context, name: &str, var: &str, span: Span) {
+        let (code, label, help) = match context {
+            shell::Context::Single => (
+                Code::QuotedItem,
+                "the shell expands nothing inside single quotes".to_string(),
+                format!(
+                    "write `{name}` outside the single quotes (it is always exactly one argument); if the quoted text is code for another program (awk, python -c), pass the value through the environment, where it is `${var}`: `awk -v v=\"${var}\" '...'`, `os.environ[\"{var}\"]`"
+                ),
+            ),
+            shell::Context::Backtick => (
+                Code::UnsafeItemContext,
+                "backticks re-read their text with quoting rules POSIX leaves open".to_string(),
+                format!(
+                    "write `$(...)` instead of backticks: inside it `{name}` is exactly one argument"
+                ),
+            ),
+            shell::Context::Arithmetic => (
+                Code::UnsafeItemContext,
+                "the value would be evaluated as an arithmetic expression (code, in bash)"
+                    .to_string(),
+                format!(
+                    "check that it is a number first, then use the variable yourself: `case ${var} in '' | *[!0-9]*) exit 1 ;; esac; echo $(( {var} + 1 ))`; an `int` parameter may stand here"
+                ),
+            ),
+            shell::Context::Escaped => (
+                Code::UnsafeItemContext,
+                "a backslash here escapes only the first byte of what it becomes".to_string(),
+                format!(
+                    "remove the backslash; for a literal backslash before the value write `'\\\\'{name}`"
+                ),
+            ),
+            shell::Context::QuotedHereDoc => (
+                Code::UnsafeItemContext,
+                "a here-document with a quoted delimiter expands nothing".to_string(),
+                format!(
+                    "write the delimiter unquoted (`<<EOF`): there `{name}` becomes the exact text"
+                ),
+            ),
+            _ => (
+                Code::UnsafeItemContext,
+                "a here-document's delimiter is read before any expansion".to_string(),
+                format!("write a fixed delimiter such as `EOF`, and `{name}` in the body"),
+            ),
+        };
+        self.diags.push(
+            Diagnostic::error(code, span, format!("`{name}` is {}", context.describe()))
+                .with_label(label)
+                .with_help(help),
+        );
+    }
     /// An integer in `min..=max`; `what` names the field in messages.
     pub(super) fn int(&mut self, expr: &Expr, what: &str, min: i64, max: i64) -> Option<i64> {
         let (value, span) = match expr {
@@ -415,41 +554,5 @@ fn quantity_help(text: &str) -> String {
             format!("CPUs are counted without a unit: write `{n}`")
         }
         None => "quantities are a number and a suffix: `500m` (CPU), `2`, `4Gi`, `512Mi`".into(),
-    }
-}
-
-/// True when `{item}` appears where a POSIX shell reads single-quoted text.
-fn item_in_single_quotes(code: &str) -> bool {
-    let mut single = false;
-    let mut double = false;
-    let mut escaped = false;
-    let bytes = code.as_bytes();
-    for (i, &b) in bytes.iter().enumerate() {
-        if escaped {
-            escaped = false;
-            continue;
-        }
-        match b {
-            b'\\' if !single => escaped = true,
-            b'\'' if !double => single = !single,
-            b'"' if !single => double = !double,
-            b'{' if single && code[i..].starts_with("{item}") => return true,
-            _ => {}
-        }
-    }
-    false
-}
-
-#[cfg(test)]
-mod tests {
-    use super::item_in_single_quotes;
-
-    #[test]
-    fn single_quote_tracking() {
-        assert!(item_in_single_quotes("echo '{item}'"));
-        assert!(!item_in_single_quotes("echo \"{item}\""));
-        assert!(!item_in_single_quotes("echo \"it's {item}\""));
-        assert!(!item_in_single_quotes("echo 'a' {item}"));
-        assert!(!item_in_single_quotes("echo \\'{item}"));
     }
 }

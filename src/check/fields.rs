@@ -25,6 +25,8 @@ pub enum BlockKind {
     /// `overlay = { ... }` of a pipeline: what kustomize overlays add to
     /// its names (`check/overlay.rs`).
     Overlay,
+    /// `reduce { ... }` of a stage.
+    Reduce,
 }
 
 /// What a field's value is.
@@ -50,6 +52,8 @@ pub enum ValueKind {
     Choice(&'static [&'static str]),
     /// Shell code (a string) or an argument list.
     Command,
+    /// A command, or a `reduce { run = ..., image, resources, env }` block.
+    Reduce,
     /// `<source> [by <strategy>]`: the work items and how workers share them.
     Shard,
     /// A template name, or a list of them.
@@ -116,7 +120,7 @@ const STAGE: &[FieldSpec] = &[
     field("retry", K::Int),
     field("timeout", K::Duration),
     field("ttl", K::Duration),
-    field("reduce", K::Command),
+    field("reduce", K::Reduce),
     field("after", K::Stages),
     field("env", K::Env),
     field("working_dir", K::Path),
@@ -145,6 +149,13 @@ const RESOURCES: &[FieldSpec] = &[
     field("gpu_model_label", K::String),
 ];
 
+const REDUCE: &[FieldSpec] = &[
+    field("run", K::Command),
+    field("image", K::Image),
+    field("resources", K::Block(BlockKind::Resources)),
+    field("env", K::Env),
+];
+
 const TOLERATION: &[FieldSpec] = &[
     field("key", K::String),
     field("operator", K::Choice(TOLERATION_OPERATORS)),
@@ -160,13 +171,14 @@ const OVERLAY: &[FieldSpec] = &[
 ];
 
 impl BlockKind {
-    pub const ALL: [BlockKind; 6] = [
+    pub const ALL: [BlockKind; 7] = [
         BlockKind::Pipeline,
         BlockKind::Stage,
         BlockKind::Volume,
         BlockKind::Resources,
         BlockKind::Toleration,
         BlockKind::Overlay,
+        BlockKind::Reduce,
     ];
 
     pub fn fields(self) -> &'static [FieldSpec] {
@@ -177,6 +189,7 @@ impl BlockKind {
             BlockKind::Resources => RESOURCES,
             BlockKind::Toleration => TOLERATION,
             BlockKind::Overlay => OVERLAY,
+            BlockKind::Reduce => REDUCE,
         }
     }
 
@@ -300,7 +313,9 @@ impl PipelineChecker<'_> {
         .with_label("unknown field");
         diag = if let Some(m) = suggestion {
             diag.with_help(format!("did you mean `{m}`?"))
-        } else if kind == BlockKind::Stage && BlockKind::Resources.field(key).is_some() {
+        } else if matches!(kind, BlockKind::Stage | BlockKind::Reduce)
+            && BlockKind::Resources.field(key).is_some()
+        {
             diag.with_help(format!("`{key}` belongs in `resources {{ {key} = ... }}`"))
         } else if (kind == BlockKind::Pipeline && BlockKind::Stage.field(key).is_some())
             || (kind != BlockKind::Pipeline && BlockKind::Pipeline.field(key).is_some())

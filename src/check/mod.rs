@@ -22,6 +22,7 @@ mod params;
 mod pipeline;
 mod resources;
 mod scale;
+mod shell;
 mod stage;
 mod templates;
 mod values;

@@ -124,25 +124,6 @@ impl PipelineChecker<'_> {
         };
         let ttl = value("ttl").map_or(Some(default_ttl), |v| self.ttl(v));
         self.ttl_under_gitops(self.gitops, value("ttl"));
-        let reduce = match value("reduce") {
-            Some(v) => {
-                let reduce = self.command(v);
-                if let Some(c) = &reduce {
-                    self.literal_mounts("reduce", v, c, &pipeline.volumes);
-                }
-                if reduce.as_ref().is_some_and(Command::mentions_item) {
-                    self.diags.push(
-                        Diagnostic::error(Code::ItemWithoutShard, v.span(), "`{item}` has no meaning in `reduce`")
-                            .with_label("reduce runs once, after all items")
-                            .with_help("read the workers' results from a shared volume; WORLD_SIZE says how many workers there were"),
-                    );
-                    None
-                } else {
-                    reduce.map(Some)
-                }
-            }
-            None => Some(None),
-        };
         let shard = match value("shard") {
             Some(v) => self.shard(v).map(Some),
             None => Some(None),
@@ -199,6 +180,22 @@ impl PipelineChecker<'_> {
         if let Some(model) = &resources.gpu_model {
             node_selector.insert(resources.gpu_model_label.clone(), model.clone());
         }
+        let reduce = match value("reduce") {
+            Some(v) => self
+                .reduce(
+                    v,
+                    image.as_deref(),
+                    maps.get("env").map_or(&[][..], Vec::as_slice),
+                    &resources,
+                    &node_selector,
+                    &tolerations,
+                )
+                .map(Some),
+            None => Some(None),
+        };
+        if let (Some(v), Some(Some(r))) = (value("reduce"), &reduce) {
+            self.literal_mounts("reduce", v, &r.command, &pipeline.volumes);
+        }
         let mut labels = pipeline.labels.clone();
         labels.extend(self.labels(maps.get("labels").map_or(&[][..], Vec::as_slice), true));
         let mut annotations = pipeline.annotations.clone();
@@ -249,6 +246,94 @@ impl PipelineChecker<'_> {
             })
         })();
         (stage, spans)
+    }
+
+    /// `reduce = "cmd"` or `reduce { run, image, resources, env }`, with
+    /// the stage's image and env beneath the block's and the reduce's own
+    /// resources (`ir::Reduce`).
+    fn reduce(
+        &mut self,
+        v: &Expr,
+        stage_image: Option<&str>,
+        stage_env: &[&Expr],
+        stage_resources: &ir::Resources,
+        stage_node_selector: &BTreeMap<String, String>,
+        stage_tolerations: &[ir::Toleration],
+    ) -> Option<ir::Reduce> {
+        let mut image = stage_image.map(str::to_string);
+        let mut env_maps: Vec<&Expr> = stage_env.to_vec();
+        let mut resource_maps: Vec<&Expr> = Vec::new();
+        let command = match v {
+            Expr::Map(block) => {
+                let fields = self.fields_of(block, "a reduce block");
+                let fields = self.unique_fields(&fields, BlockKind::Reduce, "reduce block");
+                let mut command = None;
+                for (key, f) in &fields {
+                    match *key {
+                        "run" => command = Some(self.command(&f.value)),
+                        "image" => image = self.image(&f.value),
+                        "env" => env_maps.push(&f.value),
+                        _ => resource_maps.push(&f.value),
+                    }
+                }
+                match command {
+                    Some(c) => c,
+                    None if self.suggested.contains("run") => None,
+                    None => {
+                        self.diags.push(
+                            Diagnostic::error(
+                                Code::MissingField,
+                                block.span,
+                                "the reduce block has no `run` command",
+                            )
+                            .with_label("nothing to run")
+                            .with_help("add `run = \"python merge.py\"` to the block"),
+                        );
+                        None
+                    }
+                }
+            }
+            other => self.command(other),
+        };
+        if command.as_ref().is_some_and(Command::mentions_item) {
+            self.diags.push(
+                Diagnostic::error(Code::ItemWithoutShard, v.span(), "`{item}` has no meaning in `reduce`")
+                    .with_label("reduce runs once, after all items")
+                    .with_help("read the workers' results from a shared volume; $VCP_SHARD_FILE lists every item, WORLD_SIZE says how many workers there were"),
+            );
+            return None;
+        }
+        let env = self.env(&env_maps);
+        let mut resources = self.resources(&resource_maps);
+        resources
+            .cpu
+            .get_or_insert_with(|| ir::Reduce::DEFAULT_CPU.to_string());
+        resources
+            .memory
+            .get_or_insert_with(|| ir::Reduce::DEFAULT_MEMORY.to_string());
+        let mut node_selector = stage_node_selector.clone();
+        if stage_resources.gpu_model.is_some() {
+            node_selector.remove(&stage_resources.gpu_model_label);
+        }
+        if let Some(model) = &resources.gpu_model {
+            node_selector.insert(resources.gpu_model_label.clone(), model.clone());
+        }
+        let tolerations = stage_tolerations
+            .iter()
+            .filter(|t| {
+                stage_resources.gpu == 0
+                    || t.key.as_deref() != Some(stage_resources.gpu_resource.as_str())
+            })
+            .cloned()
+            .collect();
+        Some(ir::Reduce {
+            command: command?,
+            image: image?,
+            env,
+            resources,
+            node_selector,
+            tolerations,
+        })
     }
 
     pub(super) fn command(&mut self, v: &Expr) -> Option<Command> {

@@ -225,7 +225,7 @@ pub fn render(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> String {
         JobKind::Work => ("worker.sh.j2", &stage.command),
         JobKind::Reduce => (
             "reduce.sh.j2",
-            stage.reduce.as_ref().unwrap_or(&stage.command),
+            stage.reduce.as_ref().map_or(&stage.command, |r| &r.command),
         ),
     };
     let ctx = minijinja::context! {

@@ -268,6 +268,23 @@ fn pod_template(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> core::PodT
             ..core::Volume::default()
         });
     }
+    // The reduce step has its own image, env, resources and placement.
+    let (image, own_env, resources_of, node_selector, tolerations) = match (kind, &stage.reduce) {
+        (JobKind::Reduce, Some(r)) => (
+            &r.image,
+            &r.env,
+            &r.resources,
+            &r.node_selector,
+            &r.tolerations,
+        ),
+        _ => (
+            &stage.image,
+            &stage.env,
+            &stage.resources,
+            &stage.node_selector,
+            &stage.tolerations,
+        ),
+    };
     let mut env: Vec<core::EnvVar> = Vec::new();
     if kind == JobKind::Work && !stage.needs_all_workers() {
         // Without the svc plugin nothing sets the worker count; code written
@@ -278,22 +295,21 @@ fn pod_template(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> core::PodT
             value_from: None,
         });
     }
-    env.extend(stage.env.iter().map(env_var));
+    env.extend(own_env.iter().map(env_var));
     let container = core::Container {
         name: kind.task().into(),
-        image: Some(stage.image.clone()),
+        image: Some(image.clone()),
         command: Some(vec![
             "sh".into(),
             format!("{}/{}", ir::SCRIPTS_MOUNT, ir::script_name(stage, kind)),
         ]),
         working_dir: stage.working_dir.clone(),
         env: (!env.is_empty()).then_some(env),
-        resources: resources(&stage.resources),
+        resources: resources(resources_of),
         volume_mounts: Some(mounts),
         ..core::Container::default()
     };
-    let tolerations: Vec<core::Toleration> = stage
-        .tolerations
+    let tolerations: Vec<core::Toleration> = tolerations
         .iter()
         .map(|t| core::Toleration {
             key: t.key.clone(),
@@ -319,7 +335,7 @@ fn pod_template(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> core::PodT
             restart_policy: Some("Never".into()),
             service_account_name: pipeline.service_account.clone(),
             active_deadline_seconds: stage.timeout.map(|t| i64::try_from(t).unwrap_or(i64::MAX)),
-            node_selector: (!stage.node_selector.is_empty()).then(|| stage.node_selector.clone()),
+            node_selector: (!node_selector.is_empty()).then(|| node_selector.clone()),
             tolerations: (!tolerations.is_empty()).then_some(tolerations),
             containers: vec![container],
             volumes: Some(volumes),

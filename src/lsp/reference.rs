@@ -81,7 +81,7 @@ fn heading(block: BlockKind) -> Option<&'static str> {
         BlockKind::Volume => Some("### Volumes"),
         BlockKind::Resources => Some("### Resources"),
         // Described in the `overlay` row of the pipeline table.
-        BlockKind::Toleration | BlockKind::Overlay => None,
+        BlockKind::Toleration | BlockKind::Overlay | BlockKind::Reduce => None,
     }
 }
 

@@ -547,7 +547,12 @@ impl<'a> Runner<'a> {
                 cmd.env_remove(&key);
             }
         }
-        for e in &stage.env {
+        // The reduce step's env is its own (the stage's, then its block's).
+        let env = match (kind, &stage.reduce) {
+            (JobKind::Reduce, Some(r)) => &r.env,
+            _ => &stage.env,
+        };
+        for e in env {
             match &e.value {
                 EnvValue::Literal(v) => {
                     cmd.env(&e.name, v);

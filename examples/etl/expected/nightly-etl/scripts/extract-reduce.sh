@@ -4,6 +4,10 @@
 # after every worker of the stage completed; WORLD_SIZE and VC_WORKER_NUM are
 # their number, VCP_SHARD_FILE lists every item of the stage.
 # shellcheck disable=SC2317 # vcp_items and vcp_command are called by vcp-lib.sh
+# Every value below is a single-quoted literal (parameters, items, arguments,
+# shell code for `sh -c`): nothing in it is meant to expand here, whatever
+# quotes, `$` or backslashes it holds.
+# shellcheck disable=SC1003,SC2016,SC2089,SC2090
 
 set -u
 umask 022
@@ -25,8 +29,7 @@ vcp_items() {
   vcp_list_files "${VCP_VOLUME_LAKE}"'/raw/2026-11-28/*.csv' "$1"
 }
 
-# shellcheck disable=SC2016 # shell code for `sh -c`: it expands its own variables
-VCP_COMMAND='python3 merge.py ${VCP_PARAM_DAY}'
+VCP_COMMAND='python3 merge.py "${VCP_PARAM_DAY}"'
 
 vcp_command() {
   sh -c "$VCP_COMMAND" "vcp-$VCP_STAGE-reduce"
