@@ -403,6 +403,12 @@ fn a_resumed_list_that_gained_an_item_runs_that_item_and_no_done_one() {
     ];
     expected.sort();
     assert_eq!(all, expected, "first attempt: {first:?}");
+    let log = std::fs::read_to_string(tmp.path().join(format!(".vcp/runs/{id}/eat/worker-0.log")))
+        .expect("log");
+    assert!(
+        log.contains("the list changed since the last attempt: 1 new item(s), 0 removed"),
+        "{log}"
+    );
 }
 
 #[test]
