@@ -528,3 +528,25 @@ fn max_procs_below_a_stage_that_needs_all_its_workers_is_refused() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+#[test]
+fn what_a_succeeded_worker_left_behind_is_stopped_with_it() {
+    // As a container's processes end with its first: a daemon the command
+    // started, even in a session of its own, does not outlive the worker.
+    let tmp = tempfile::tempdir().expect("dir");
+    let file = write(
+        tmp.path(),
+        "daemon.vcp",
+        r#"pipeline daemon {
+  stage leave {
+    image   = "busybox:1.36"
+    workers = 2
+    run     = "setsid sleep 600 >/dev/null 2>&1 & echo started"
+  }
+}
+"#,
+    );
+    let out = run_in(tmp.path(), &["run", file.to_str().expect("utf-8")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_none_left(tmp.path(), Duration::ZERO, "after success");
+}
