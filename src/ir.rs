@@ -34,6 +34,9 @@ pub struct Pipeline {
     pub annotations: BTreeMap<String, String>,
     /// Annotate jobs so that GitOps tools delete and recreate them on change.
     pub replace_on_change: bool,
+    /// The GitOps controller that applies the output, if any: it decides how
+    /// finished runs are kept and named ([`GitOps`]).
+    pub gitops: GitOps,
     pub volumes: Vec<Volume>,
     /// Final parameter values (defaults overridden by `--set`), by name.
     pub params: BTreeMap<String, ParamValue>,
@@ -41,6 +44,44 @@ pub struct Pipeline {
     /// among stages free to go, in source order.
     pub stages: Vec<Stage>,
 }
+
+/// `gitops = "argocd" | "flux" | "none"`. Under a GitOps controller that
+/// re-applies what the repository holds, a finished run must stay (no
+/// `ttlSecondsAfterFinished`: a deleted Job or JobFlow would be recreated and
+/// run again), and a changed one must be a new object: the JobFlow (or the
+/// one Job) is named with its spec hash, so the controller creates the new
+/// run and prunes the old one. docs/gitops.md has the reasoning.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum GitOps {
+    #[default]
+    None,
+    ArgoCd,
+    Flux,
+}
+
+impl GitOps {
+    /// The words `gitops` takes, in the order the docs list them.
+    pub const NAMES: &'static [&'static str] = &["argocd", "flux", "none"];
+
+    pub fn from_name(word: &str) -> Option<GitOps> {
+        match word {
+            "argocd" => Some(GitOps::ArgoCd),
+            "flux" => Some(GitOps::Flux),
+            "none" => Some(GitOps::None),
+            _ => None,
+        }
+    }
+
+    /// Whether a GitOps controller applies the output.
+    pub fn is_on(self) -> bool {
+        self != GitOps::None
+    }
+}
+
+/// Stands for a spec hash (`h` + 12 hex digits) until the manifest that
+/// carries it is written and hashed: in the `vcp.dev/spec-hash` labels, and
+/// under `gitops` in the name of the object that starts a run.
+pub const HASH_PLACEHOLDER: &str = "h000000000000";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Volume {
@@ -134,6 +175,12 @@ pub struct Stage {
     /// Pipeline labels merged with the stage's own.
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
+    /// `gang`: the workers need each other, so they start together (Volcano
+    /// gang scheduling) and get each other's host names (the `svc` plugin).
+    /// Otherwise each worker starts as soon as it fits. The checker's
+    /// default: true when the command reads the hosts, or when several
+    /// workers run without a shard rule (vcp cannot see how they share work).
+    pub gang: bool,
 }
 
 impl Stage {
@@ -142,36 +189,14 @@ impl Stage {
         self.command.mentions_item()
     }
 
-    /// True when the stage's workers need each other running at the same
-    /// time: its command (or an environment value) reads the worker hosts
-    /// (`VC_WORKER_HOSTS`, `VCP_WORKER_HOSTS`, `VCP_MASTER_ADDR`), as an
-    /// allreduce does, or it declares `MASTER_ADDR` / `MASTER_PORT` (a
-    /// PyTorch-style rendezvous). Such a stage must be gang-scheduled
-    /// on the cluster, and `vcp run --max-procs` below its worker count would
-    /// stall it, so the runner refuses that before starting anything.
+    /// True when the workers must all run at once: the stage is a gang
+    /// (`gang = true`, or by default its command or an environment value
+    /// reads the worker hosts, see [`reads_worker_hosts`], or several
+    /// workers run without a shard rule). Volcano then schedules them as a
+    /// gang with the `svc` plugin, and `vcp run --max-procs` below the
+    /// worker count would stall them, so the runner refuses that.
     pub fn needs_all_workers(&self) -> bool {
-        let mut texts: Vec<&str> = Vec::new();
-        match &self.command {
-            Command::Shell(code) => texts.push(code),
-            Command::Argv(args) => {
-                for part in args.iter().flatten() {
-                    if let ArgPart::Text(t) = part {
-                        texts.push(t);
-                    }
-                }
-            }
-        }
-        for e in &self.env {
-            if let EnvValue::Literal(v) = &e.value {
-                texts.push(v);
-            }
-        }
-        // A PyTorch-style rendezvous declares where rank 0 listens.
-        let rendezvous = self
-            .env
-            .iter()
-            .any(|e| e.name == "MASTER_ADDR" || e.name == "MASTER_PORT");
-        rendezvous || texts.iter().any(|t| reads_worker_hosts(t))
+        self.gang
     }
 }
 
@@ -511,13 +536,29 @@ impl Pipeline {
     }
 
     /// The name of the Volcano Job that runs: Volcano's JobFlow controller
-    /// names the jobs it creates `<jobflow>-<template>`.
+    /// names the jobs it creates `<jobflow>-<template>`. Under `gitops`, a
+    /// single Job ends in its spec hash ([`HASH_PLACEHOLDER`] until emitted).
     pub fn job_name(&self, stage: &Stage, kind: JobKind) -> String {
         let template = self.template_name(stage, kind);
         if self.is_flow() {
-            format!("{}-{}", self.name, template)
+            format!("{}-{}", self.flow_name(), template)
         } else {
-            template
+            format!("{template}{}", self.run_suffix())
+        }
+    }
+
+    /// The name of the JobFlow: the pipeline's, ending in its spec hash under
+    /// `gitops`.
+    pub fn flow_name(&self) -> String {
+        format!("{}{}", self.name, self.run_suffix())
+    }
+
+    /// What `gitops` adds to the name of the object that starts a run.
+    fn run_suffix(&self) -> String {
+        if self.gitops.is_on() {
+            format!("-{HASH_PLACEHOLDER}")
+        } else {
+            String::new()
         }
     }
 

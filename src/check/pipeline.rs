@@ -4,10 +4,13 @@
 
 use super::eval::Eval;
 use super::fields::BlockKind;
+use super::gitops::GitOpsField;
 use super::names;
+use super::overlay::Overlay;
 use super::params::Params;
-use super::values;
+use super::scale;
 use super::{Options, TemplateRef};
+use super::{fixes, values};
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::ir;
 use crate::source::{SourceMap, Span};
@@ -26,6 +29,13 @@ const RESERVED_LABELS: &[&str] = &[
 /// the morning after, then Volcano cleans up.
 const DEFAULT_TTL: u64 = 86_400;
 
+/// Kubernetes rejects an object whose annotations, keys and values, add up
+/// to more (`TotalAnnotationSizeLimitB` in apimachinery's validation).
+pub(super) const ANNOTATIONS_LIMIT: usize = 256 * 1024;
+/// The part of it vcp keeps for its own annotations (`vcp.dev/source` with
+/// the source's name, the GitOps ones): a few hundred bytes in practice.
+pub(super) const VCP_ANNOTATIONS: usize = 4 * 1024;
+
 pub(super) struct PipelineChecker<'a> {
     /// Fields the last unknown-field errors suggested (`command` -> `run`):
     /// not reported again as missing.
@@ -34,6 +44,8 @@ pub(super) struct PipelineChecker<'a> {
     pub(super) templates: &'a BTreeMap<String, TemplateRef<'a>>,
     pub(super) options: &'a Options,
     pub(super) params: Params,
+    /// The pipeline's `gitops` field, which stages' `ttl`s must not fight.
+    pub(super) gitops: GitOpsField,
     /// The diagnostics of the check, lent to the evaluator.
     pub(super) diags: &'a mut Diagnostics,
 }
@@ -51,6 +63,7 @@ impl<'a> PipelineChecker<'a> {
             templates,
             options,
             params: Params::default(),
+            gitops: GitOpsField::default(),
             diags,
         }
     }
@@ -84,9 +97,7 @@ impl<'a> PipelineChecker<'a> {
                     format!("pipeline name `{name}` is not valid: {why}"),
                 )
                 .with_label("used in Job, JobFlow and host names")
-                .with_help(
-                    "pipeline names are lower-case letters, digits and `-`, starting with a letter",
-                ),
+                .with_help(decl_name_help("pipeline", &name)),
             );
         }
 
@@ -108,7 +119,7 @@ impl<'a> PipelineChecker<'a> {
         let mut pipeline = ir::Pipeline {
             name: name.clone(),
             span: decl.name.span,
-            source: self.sources.get(decl.span.file).name.clone(),
+            source: self.sources.get(decl.span.file).key.clone(),
             line: self.sources.location(decl.span).line,
             namespace: "default".into(),
             queue: "default".into(),
@@ -117,6 +128,7 @@ impl<'a> PipelineChecker<'a> {
             labels: BTreeMap::new(),
             annotations: BTreeMap::new(),
             replace_on_change: false,
+            gitops: ir::GitOps::None,
             volumes: Vec::new(),
             params: self.params.to_values(),
             stages: Vec::new(),
@@ -125,6 +137,9 @@ impl<'a> PipelineChecker<'a> {
         let mut default_image_failed = false;
         let mut default_ttl = DEFAULT_TTL;
         let mut namespace_span = decl.name.span;
+        let mut overlay = Overlay::default();
+        let (mut ttl, mut replace) = (None, None);
+        self.gitops = GitOpsField::default();
         for &(key, field) in &fields {
             let v = &field.value;
             match key {
@@ -151,7 +166,11 @@ impl<'a> PipelineChecker<'a> {
                         }) {
                             self.diags.push(
                                 Diagnostic::error(Code::BadQueue, v.span(), format!("queue name `{q}` is not valid: {why}"))
-                                    .with_label("invalid queue name"),
+                                    .with_label("invalid queue name")
+                                    .with_help(match fixes::k8s_name(&q, values::dns1123_label) {
+                                        Some(fixed) => format!("did you mean `{fixed}`? Volcano queue names are lower-case letters, digits and `-`"),
+                                        None => "Volcano queue names are lower-case letters, digits and `-`, at most 63, such as `default`".into(),
+                                    }),
                             );
                         } else {
                             pipeline.queue = q;
@@ -171,20 +190,30 @@ impl<'a> PipelineChecker<'a> {
                     default_image_failed = default_image.is_none();
                 }
                 "labels" => pipeline.labels = self.labels(&[v], true),
-                "annotations" => pipeline.annotations = self.labels(&[v], false),
+                "annotations" => {
+                    pipeline.annotations = self.labels(&[v], false);
+                    self.annotations_fit(&pipeline.annotations, v.span());
+                }
                 "ttl" => {
+                    ttl = Some(v);
                     if let Some(t) = self.ttl(v) {
                         default_ttl = t;
                     }
                 }
                 "replace_on_change" => {
+                    replace = Some(v);
                     if let Some(b) = self.eval().bool(v) {
                         pipeline.replace_on_change = b;
                     }
                 }
+                "gitops" => self.gitops = self.gitops_field(v),
+                "overlay" => overlay = self.overlay(v, field.span),
                 _ => {}
             }
         }
+        pipeline.gitops = self.gitops.tool;
+        self.ttl_under_gitops(self.gitops, ttl);
+        self.replace_under_gitops(self.gitops, replace);
         pipeline.volumes = self.volumes(&volumes);
 
         let mut seen: BTreeMap<&str, &Ident> = BTreeMap::new();
@@ -198,7 +227,11 @@ impl<'a> PipelineChecker<'a> {
                         format!("stage `{}` is defined twice", stage.name.name),
                     )
                     .with_label("second definition")
-                    .with_secondary(first.span, "first defined here"),
+                    .with_secondary(first.span, "first defined here")
+                    .with_help(format!(
+                        "rename one of them (such as `stage {}-2`), or merge their fields into one stage",
+                        stage.name.name
+                    )),
                 );
                 continue;
             }
@@ -209,10 +242,12 @@ impl<'a> PipelineChecker<'a> {
         // merged back in order), so they can spread over the cores.
         let (sources, templates, options) = (self.sources, self.templates, self.options);
         let params = &self.params;
+        let gitops = self.gitops;
         let results = crate::par::map(&unique, |stage| {
             let mut diags = Diagnostics::new();
             let mut checker = PipelineChecker::new(sources, templates, options, &mut diags);
             checker.params = params.clone();
+            checker.gitops = gitops;
             let (checked_stage, spans) = checker.stage(
                 stage,
                 default_image.as_deref(),
@@ -249,17 +284,24 @@ impl<'a> PipelineChecker<'a> {
         if self.errors() > errors_before || unknown_deps {
             return None;
         }
+        let gang_spans: BTreeMap<String, Span> = checked
+            .iter()
+            .filter_map(|(s, spans)| Some((s.name.clone(), spans.gang?)))
+            .collect();
         pipeline.stages = self.order(checked);
         if self.errors() > errors_before {
             return None;
         }
+        let stage_spans = self.stage_spans_of(&stages);
         names::check(
             &pipeline,
             decl,
             namespace_span,
-            &self.stage_spans_of(&stages),
+            &overlay,
+            &stage_spans,
             self.diags,
         );
+        scale::check_hosts(&pipeline, &stage_spans, &gang_spans, self.diags);
         (self.errors() == errors_before).then_some(pipeline)
     }
 
@@ -286,7 +328,8 @@ impl<'a> PipelineChecker<'a> {
                         v.span(),
                         format!("{what} `{text}` is not a valid Kubernetes name: {why}"),
                     )
-                    .with_label(format!("invalid {what}")),
+                    .with_label(format!("invalid {what}"))
+                    .with_help(name_help(&text, rule)),
                 );
                 None
             }
@@ -303,9 +346,16 @@ impl<'a> PipelineChecker<'a> {
                     format!("`{image}` is not a valid image reference: {why}"),
                 )
                 .with_label("invalid image")
-                .with_help(
-                    "images look like `python:3.12-slim` or `registry.example.com/team/app:1.4`",
-                ),
+                .with_help(match fixes::image(&image) {
+                    Some(fixed) if image.contains(char::is_whitespace) => {
+                        format!("write `{fixed}`; a command and its options go in `run`")
+                    }
+                    Some(fixed) => format!("write `{fixed}`"),
+                    None => {
+                        "images look like `python:3.12-slim` or `registry.example.com/team/app:1.4`"
+                            .into()
+                    }
+                }),
             );
             return None;
         }
@@ -324,14 +374,40 @@ impl<'a> PipelineChecker<'a> {
     pub(super) fn ttl(&mut self, v: &Expr) -> Option<u64> {
         let ttl = self.eval().duration(v)?;
         if ttl > i32::MAX as u64 {
-            self.diags.push(Diagnostic::error(
-                Code::OutOfRange,
-                v.span(),
-                "ttl is too long for Kubernetes (at most about 68 years)",
-            ));
+            self.diags.push(
+                Diagnostic::error(
+                    Code::OutOfRange,
+                    v.span(),
+                    "ttl is too long for Kubernetes (at most about 68 years)",
+                )
+                .with_label("at most 2147483647 seconds")
+                .with_help(
+                    "write a shorter time, such as `ttl = 7d`: it is how long Volcano keeps a finished job",
+                ),
+            );
             return None;
         }
         Some(ttl)
+    }
+
+    /// Whether `annotations` (with the room vcp keeps for its own) fit the
+    /// total Kubernetes allows on one object; E0508 at `span` otherwise.
+    pub(super) fn annotations_fit(&mut self, annotations: &BTreeMap<String, String>, span: Span) {
+        let size: usize = annotations.iter().map(|(k, v)| k.len() + v.len()).sum();
+        if size + VCP_ANNOTATIONS <= ANNOTATIONS_LIMIT {
+            return;
+        }
+        self.diags.push(
+            Diagnostic::error(
+                Code::AnnotationsTooLarge,
+                span,
+                format!(
+                    "these annotations take {size} bytes; Kubernetes allows {ANNOTATIONS_LIMIT} on one object, of which vcp keeps {VCP_ANNOTATIONS} for its own"
+                ),
+            )
+            .with_label("more than one object may carry")
+            .with_help("annotations are for short notes: put large data in a ConfigMap or a file on a volume and annotate its name"),
+        );
     }
 
     /// Labels (`label_values`) or annotations: maps of strings with valid
@@ -351,7 +427,11 @@ impl<'a> PipelineChecker<'a> {
                         key.span,
                         format!("{what} key `{}` is not valid: {why}", key.name),
                     )
-                    .with_label(format!("invalid {what} key")),
+                    .with_label(format!("invalid {what} key"))
+                    .with_help(match fixes::qualified_name(&key.name) {
+                        Some(fixed) => format!("write `{fixed}` (keys are `name` or `prefix/name`: letters, digits, `-`, `_`, `.`)"),
+                        None => "keys are `name` or `prefix/name`: letters, digits, `-`, `_` and `.`, such as `team` or `example.com/team`".into(),
+                    }),
                 );
                 continue;
             }
@@ -377,5 +457,28 @@ impl<'a> PipelineChecker<'a> {
             out.insert(key.name.clone(), text);
         }
         out
+    }
+}
+
+/// The help of an invalid Kubernetes name: the nearest valid one, or the rule.
+pub(super) fn name_help(text: &str, rule: fn(&str) -> Result<(), String>) -> String {
+    let dots = rule("a.b").is_ok();
+    match fixes::k8s_name(text, rule) {
+        Some(fixed) => format!("write `{fixed}`"),
+        None if dots => {
+            "names are lower-case letters, digits, `-` and `.`, starting and ending with a letter or digit".into()
+        }
+        None => "names are lower-case letters, digits and `-`, starting and ending with a letter or digit, at most 63".into(),
+    }
+}
+
+/// The help of an invalid pipeline or stage name (`what`): the rule, and the
+/// nearest valid name.
+pub(super) fn decl_name_help(what: &str, name: &str) -> String {
+    let rule =
+        format!("{what} names are lower-case letters, digits and `-`, starting with a letter");
+    match fixes::k8s_name(name, values::dns1035_label) {
+        Some(fixed) => format!("write `{what} {fixed}`: {rule}"),
+        None => rule,
     }
 }

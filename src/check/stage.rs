@@ -3,7 +3,7 @@
 
 use super::fields::BlockKind;
 use super::pipeline::PipelineChecker;
-use super::values;
+use super::{fixes, values};
 use crate::diag::{Code, Diagnostic};
 use crate::ir::{self, ArgPart, Command};
 use crate::source::Span;
@@ -16,6 +16,7 @@ pub(super) struct StageSpans {
     pub(super) name: Span,
     pub(super) after: Vec<Ident>,
     pub(super) reduce: Option<Span>,
+    pub(super) gang: Option<Span>,
 }
 
 impl PipelineChecker<'_> {
@@ -37,9 +38,7 @@ impl PipelineChecker<'_> {
                     format!("stage name `{name}` is not valid: {why}"),
                 )
                 .with_label("used in Job and host names")
-                .with_help(
-                    "stage names are lower-case letters, digits and `-`, starting with a letter",
-                ),
+                .with_help(super::pipeline::decl_name_help("stage", &name)),
             );
         }
         let mut layers = Vec::new();
@@ -86,7 +85,9 @@ impl PipelineChecker<'_> {
             },
         };
         let command = match value("run") {
-            Some(v) => self.command(v),
+            Some(v) => self.command(v).inspect(|c| {
+                self.literal_mounts("run", v, c, &pipeline.volumes);
+            }),
             None if use_failed || self.suggested.contains("run") => None,
             None => {
                 self.diags.push(
@@ -105,11 +106,16 @@ impl PipelineChecker<'_> {
         let timeout = match value("timeout") {
             Some(v) => match self.eval().duration(v) {
                 Some(0) => {
-                    self.diags.push(Diagnostic::error(
-                        Code::OutOfRange,
-                        v.span(),
-                        "a timeout of 0 would stop every worker at once",
-                    ));
+                    self.diags.push(
+                        Diagnostic::error(
+                            Code::OutOfRange,
+                            v.span(),
+                            "a timeout of 0 would stop every worker at once",
+                        )
+                        .with_help(
+                            "write the longest time an item may take, such as `timeout = 30m`, or remove `timeout` for no limit",
+                        ),
+                    );
                     None
                 }
                 other => other.map(Some),
@@ -117,9 +123,13 @@ impl PipelineChecker<'_> {
             None => Some(None),
         };
         let ttl = value("ttl").map_or(Some(default_ttl), |v| self.ttl(v));
+        self.ttl_under_gitops(self.gitops, value("ttl"));
         let reduce = match value("reduce") {
             Some(v) => {
                 let reduce = self.command(v);
+                if let Some(c) = &reduce {
+                    self.literal_mounts("reduce", v, c, &pipeline.volumes);
+                }
                 if reduce.as_ref().is_some_and(Command::mentions_item) {
                     self.diags.push(
                         Diagnostic::error(Code::ItemWithoutShard, v.span(), "`{item}` has no meaning in `reduce`")
@@ -153,6 +163,8 @@ impl PipelineChecker<'_> {
             None => Vec::new(),
         };
         let env = self.env(maps.get("env").map_or(&[][..], Vec::as_slice));
+        let sharded = matches!(shard, Some(Some(_)));
+        let gang = self.gang(value("gang"), command.as_ref(), &env, workers, sharded);
         let working_dir = match value("working_dir") {
             Some(v) => self
                 .eval()
@@ -166,7 +178,11 @@ impl PipelineChecker<'_> {
                                 v.span(),
                                 format!("working_dir `{p}` is not valid: {why}"),
                             )
-                            .with_label("invalid path"),
+                            .with_label("invalid path")
+                            .with_help(match fixes::absolute_path(&p) {
+                                Some(fixed) => format!("write an absolute path in the container, such as `working_dir = \"{fixed}\"`"),
+                                None => "write an absolute path in the container, such as `/app`".into(),
+                            }),
                         );
                         None
                     }
@@ -186,15 +202,18 @@ impl PipelineChecker<'_> {
         let mut labels = pipeline.labels.clone();
         labels.extend(self.labels(maps.get("labels").map_or(&[][..], Vec::as_slice), true));
         let mut annotations = pipeline.annotations.clone();
-        annotations.extend(self.labels(
-            maps.get("annotations").map_or(&[][..], Vec::as_slice),
-            false,
-        ));
+        let own = maps.get("annotations").map_or(&[][..], Vec::as_slice);
+        annotations.extend(self.labels(own, false));
+        // With the pipeline's: the pipeline's alone were checked with it.
+        if let Some(last) = own.last() {
+            self.annotations_fit(&annotations, last.span());
+        }
 
         let spans = StageSpans {
             name: decl.name.span,
             after: after.clone(),
             reduce: value("reduce").map(Expr::span),
+            gang: value("gang").map(Expr::span),
         };
         if self.errors() > errors_before {
             return (None, spans);
@@ -226,6 +245,7 @@ impl PipelineChecker<'_> {
                 resources,
                 labels,
                 annotations,
+                gang: gang?,
             })
         })();
         (stage, spans)
@@ -237,7 +257,8 @@ impl PipelineChecker<'_> {
                 if items.is_empty() {
                     self.diags.push(
                         Diagnostic::error(Code::WrongType, *span, "the argument list is empty")
-                            .with_label("no program to run"),
+                            .with_label("no program to run")
+                            .with_help("name the program and its arguments: `run = [\"python3\", \"task.py\"]`"),
                     );
                     return None;
                 }
@@ -262,7 +283,8 @@ impl PipelineChecker<'_> {
                 if code.trim().is_empty() {
                     self.diags.push(
                         Diagnostic::error(Code::WrongType, v.span(), "the command is empty")
-                            .with_label("nothing to run"),
+                            .with_label("nothing to run")
+                            .with_help("write the shell command to run, such as `run = \"python3 task.py {item}\"`"),
                     );
                     return None;
                 }

@@ -10,6 +10,8 @@ use std::path::PathBuf;
 #[command(
     name = "vcp",
     version,
+    // Each subcommand's man page (`vcp man DIR`) carries the version.
+    propagate_version = true,
     about = "Compile .vcp pipelines to Volcano Jobs, JobFlows and wrapper scripts",
     long_about = "vcp compiles .vcp pipeline files into Volcano manifests (Job, JobFlow, \
                   JobTemplate, ConfigMap) and one wrapper script per stage, checked before \
@@ -96,6 +98,11 @@ pub(super) enum Command {
         sets: Vec<String>,
     },
     /// Show which items each worker of a stage gets.
+    ///
+    /// Items known at build time (range, lists) are assigned here with the
+    /// rules the pods apply. So are lines() and files() whose data is on this
+    /// machine: under a volume's mount, with the volume's `local` folder or a
+    /// --mount standing in for the claim, as under `vcp run`.
     Shards {
         /// The .vcp file.
         file: PathBuf,
@@ -111,6 +118,10 @@ pub(super) enum Command {
         /// Override a parameter: `--set name=value` (repeatable).
         #[arg(long = "set", value_name = "NAME=VALUE")]
         sets: Vec<String>,
+        /// Read a volume's data from a local directory: `--mount data=./data`
+        /// (repeatable; default: the volume's `local` folder).
+        #[arg(long = "mount", value_name = "VOLUME=DIR")]
+        mounts: Vec<String>,
     },
     /// Run a pipeline on this machine, without a cluster.
     ///
@@ -188,6 +199,18 @@ pub(super) enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff): `vcp man > vcp.1`.
-    Man,
+    /// Print the man page (roff): `vcp man > vcp.1`; or write it and one
+    /// page per subcommand (vcp-build.1, ...) into a directory: `vcp man
+    /// ~/.local/share/man/man1`.
+    Man {
+        /// Write vcp.1 and vcp-<command>.1 here instead of printing vcp.1.
+        dir: Option<PathBuf>,
+    },
+    /// Run the language server on stdin/stdout, for editors (docs/editors.md).
+    Lsp {
+        /// Talk on stdin/stdout (the only transport; accepted because
+        /// VS Code's client passes it).
+        #[arg(long)]
+        stdio: bool,
+    },
 }

@@ -1,6 +1,6 @@
 //! The Volcano objects vcp emits, as typed serde structs (field names from
 //! Volcano's CRDs, `tests/fixtures/volcano/crds/`), and their construction
-//! from the IR; with them the kustomizations that list them. Pod templates are k8s-openapi types. Fields serialize in
+//! from the IR. Pod templates are k8s-openapi types. Fields serialize in
 //! declaration order; maps are `BTreeMap`, so the output is deterministic.
 
 use crate::ir::{self, EnvValue, JobKind, Pipeline, Stage};
@@ -34,8 +34,14 @@ pub struct JobSpec {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority_class_name: Option<String>,
     pub min_available: u32,
+    /// Set when the workers are not a gang: the job is Completed once this
+    /// many pods succeeded (every worker).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_success: Option<u32>,
     pub max_retry: u32,
-    pub ttl_seconds_after_finished: u32,
+    /// None under `gitops`: the controller would recreate a deleted run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttl_seconds_after_finished: Option<u32>,
     pub plugins: BTreeMap<&'static str, Vec<String>>,
     pub policies: Vec<LifecyclePolicy>,
     pub tasks: Vec<TaskSpec>,
@@ -90,7 +96,7 @@ pub const HASH_LABEL: &str = "vcp.dev/spec-hash";
 /// Written first, replaced once the YAML exists and can be hashed. Same
 /// shape as a real hash (`h` + 12 hex digits), so that the YAML writer
 /// treats both alike: a plain scalar.
-pub const HASH_PLACEHOLDER: &str = "h000000000000";
+pub const HASH_PLACEHOLDER: &str = ir::HASH_PLACEHOLDER;
 
 /// The labels of every object of a pipeline; `name` and `component` describe
 /// the object itself.
@@ -136,6 +142,15 @@ fn replace_annotations(pipeline: &Pipeline, annotations: &mut BTreeMap<String, S
         annotations.insert("kustomize.toolkit.fluxcd.io/force".into(), "enabled".into());
     }
 }
+/// Under Argo CD, the object that starts a run (the JobFlow, or the one
+/// Job) goes in sync wave 1, after the ConfigMaps and JobTemplates it uses
+/// (wave 0), so that it never starts before them.
+fn gitops_annotations(pipeline: &Pipeline, annotations: &mut BTreeMap<String, String>) {
+    if pipeline.gitops == ir::GitOps::ArgoCd {
+        annotations.insert("argocd.argoproj.io/sync-wave".into(), "1".into());
+    }
+}
+
 /// The labels of an object that runs work: with the spec hash.
 fn hashed(mut labels: BTreeMap<String, String>) -> BTreeMap<String, String> {
     labels.insert(HASH_LABEL.into(), HASH_PLACEHOLDER.into());
@@ -167,16 +182,29 @@ pub fn job_spec(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> JobSpec {
     let max_retry = stage.retries.max(1);
     let mut plugins = BTreeMap::new();
     plugins.insert("env", Vec::new());
-    if kind == JobKind::Work {
+    let gang = kind == JobKind::Work && stage.needs_all_workers();
+    if gang {
         plugins.insert("svc", Vec::new());
     }
+    // A gang starts once all its pods fit (minAvailable = replicas). Other
+    // workers start one by one as capacity frees (minAvailable 1), and
+    // minSuccess keeps the job from completing before every one of them
+    // succeeded (Volcano's pkg/controllers/job/state/running.go: Completed
+    // when succeeded >= minSuccess; a failed pod still terminates the job
+    // through the PodFailed policy below).
+    let (min_available, min_success) = match kind {
+        JobKind::Work if !gang => (1, Some(replicas)),
+        _ => (replicas, None),
+    };
     JobSpec {
         scheduler_name: "volcano",
         queue: pipeline.queue.clone(),
         priority_class_name: pipeline.priority_class.clone(),
-        min_available: replicas,
+        min_available,
+        min_success,
         max_retry,
-        ttl_seconds_after_finished: u32::try_from(stage.ttl).unwrap_or(u32::MAX),
+        ttl_seconds_after_finished: (!pipeline.gitops.is_on())
+            .then(|| u32::try_from(stage.ttl).unwrap_or(u32::MAX)),
         plugins,
         policies: vec![
             LifecyclePolicy {
@@ -191,7 +219,7 @@ pub fn job_spec(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> JobSpec {
         tasks: vec![TaskSpec {
             name: kind.task(),
             replicas,
-            min_available: replicas,
+            min_available,
             max_retry,
             template: pod_template(pipeline, stage, kind),
         }],
@@ -240,7 +268,17 @@ fn pod_template(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> core::PodT
             ..core::Volume::default()
         });
     }
-    let env: Vec<core::EnvVar> = stage.env.iter().map(env_var).collect();
+    let mut env: Vec<core::EnvVar> = Vec::new();
+    if kind == JobKind::Work && !stage.needs_all_workers() {
+        // Without the svc plugin nothing sets the worker count; code written
+        // for Volcano (cube-studio's) reads it, and so does the wrapper.
+        env.push(core::EnvVar {
+            name: "VC_WORKER_NUM".into(),
+            value: Some(stage.workers.to_string()),
+            value_from: None,
+        });
+    }
+    env.extend(stage.env.iter().map(env_var));
     let container = core::Container {
         name: kind.task().into(),
         image: Some(stage.image.clone()),
@@ -294,7 +332,7 @@ fn env_var(e: &ir::EnvVar) -> core::EnvVar {
     match &e.value {
         EnvValue::Literal(v) => core::EnvVar {
             name: e.name.clone(),
-            value: Some(v.clone()),
+            value: Some(kubelet_literal(v)),
             value_from: None,
         },
         EnvValue::Secret { name, key } => core::EnvVar {
@@ -322,6 +360,14 @@ fn env_var(e: &ir::EnvVar) -> core::EnvVar {
             }),
         },
     }
+}
+
+/// `value` as the kubelet must read it to give the container `value`: the
+/// kubelet expands `$(NAME)` of an earlier variable and turns `$$` into `$`
+/// in env values (k8s.io/kubernetes `third_party/forked/golang/expansion`),
+/// so every `$` is written `$$` and nothing is expanded.
+pub fn kubelet_literal(value: &str) -> String {
+    value.replace('$', "$$")
 }
 
 /// Requests equal limits: predictable placement, and the only form
@@ -354,6 +400,7 @@ fn resources(r: &ir::Resources) -> Option<core::ResourceRequirements> {
 pub fn job(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> Job {
     let mut annotations = annotations(pipeline, stage.line, &stage.annotations);
     replace_annotations(pipeline, &mut annotations);
+    gitops_annotations(pipeline, &mut annotations);
     Manifest {
         api_version: "batch.volcano.sh/v1alpha1",
         kind: "Job",
@@ -421,11 +468,12 @@ pub fn job_flow(pipeline: &Pipeline) -> JobFlow {
     }
     let mut annotations = annotations(pipeline, pipeline.line, &pipeline.annotations);
     replace_annotations(pipeline, &mut annotations);
+    gitops_annotations(pipeline, &mut annotations);
     Manifest {
         api_version: "flow.volcano.sh/v1alpha1",
         kind: "JobFlow",
         metadata: meta(
-            pipeline.name.clone(),
+            pipeline.flow_name(),
             pipeline,
             hashed(labels(pipeline, &pipeline.name, None, &pipeline.labels)),
             annotations,
@@ -454,24 +502,5 @@ pub fn scripts_config_map(
         ),
         data: Some(scripts),
         ..core::ConfigMap::default()
-    }
-}
-
-/// A kustomize entry point listing the files (or folders) of a build.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Kustomization {
-    api_version: &'static str,
-    kind: &'static str,
-    resources: Vec<String>,
-}
-
-impl Kustomization {
-    pub fn new(resources: Vec<String>) -> Kustomization {
-        Kustomization {
-            api_version: "kustomize.config.k8s.io/v1beta1",
-            kind: "Kustomization",
-            resources,
-        }
     }
 }

@@ -569,8 +569,11 @@ impl<'a> Runner<'a> {
             let hosts = vec!["localhost"; stage.workers as usize].join(",");
             cmd.env("VC_TASK_INDEX", rank.to_string())
                 .env("VK_TASK_INDEX", rank.to_string())
-                .env("VC_WORKER_NUM", stage.workers.to_string())
-                .env("VC_WORKER_HOSTS", &hosts);
+                .env("VC_WORKER_NUM", stage.workers.to_string());
+            // As in a pod: only a gang gets the hosts (the svc plugin).
+            if stage.needs_all_workers() {
+                cmd.env("VC_WORKER_HOSTS", &hosts);
+            }
         }
         let child = cmd.spawn()?;
         let timeout = stage.timeout.map(Duration::from_secs);
