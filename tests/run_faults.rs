@@ -511,7 +511,7 @@ fn max_procs_below_a_stage_that_needs_all_its_workers_is_refused() {
 }
 "#,
     );
-    // The allreduce example declares MASTER_PORT (a rendezvous).
+    // The allreduce example is a gang too (several workers, no shard rule).
     let example = crate::common::root().join("examples/allreduce/pipeline.vcp");
     for file in [file.as_path(), example.as_path()] {
         let out = run_in(
