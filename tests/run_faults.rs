@@ -403,6 +403,12 @@ fn a_resumed_list_that_gained_an_item_runs_that_item_and_no_done_one() {
     ];
     expected.sort();
     assert_eq!(all, expected, "first attempt: {first:?}");
+    let log = std::fs::read_to_string(tmp.path().join(format!(".vcp/runs/{id}/eat/worker-0.log")))
+        .expect("log");
+    assert!(
+        log.contains("the list changed since the last attempt: 1 new item(s), 0 removed"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -505,7 +511,7 @@ fn max_procs_below_a_stage_that_needs_all_its_workers_is_refused() {
 }
 "#,
     );
-    // The allreduce example declares MASTER_PORT (a rendezvous).
+    // The allreduce example is a gang too (several workers, no shard rule).
     let example = crate::common::root().join("examples/allreduce/pipeline.vcp");
     for file in [file.as_path(), example.as_path()] {
         let out = run_in(
@@ -521,4 +527,26 @@ fn max_procs_below_a_stage_that_needs_all_its_workers_is_refused() {
         &["run", "--max-procs", "3", file.to_str().expect("utf-8")],
     );
     assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn what_a_succeeded_worker_left_behind_is_stopped_with_it() {
+    // As a container's processes end with its first: a daemon the command
+    // started, even in a session of its own, does not outlive the worker.
+    let tmp = tempfile::tempdir().expect("dir");
+    let file = write(
+        tmp.path(),
+        "daemon.vcp",
+        r#"pipeline daemon {
+  stage leave {
+    image   = "busybox:1.36"
+    workers = 2
+    run     = "setsid sleep 600 >/dev/null 2>&1 & echo started"
+  }
+}
+"#,
+    );
+    let out = run_in(tmp.path(), &["run", file.to_str().expect("utf-8")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_none_left(tmp.path(), Duration::ZERO, "after success");
 }

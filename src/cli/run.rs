@@ -268,7 +268,7 @@ pub(super) fn run(args: Args, diagnostics: DiagnosticPrinter) -> ExitCode {
         let stalls = runner::too_few_procs(pipeline, settings.stage.as_deref(), max as usize);
         if let Some((stage, workers)) = stalls.first() {
             return usage(&format!(
-                "stage `{stage}` needs its {workers} workers running at once (its command reads the worker hosts), but --max-procs is {max}: it would wait forever; give --max-procs {workers} or more"
+                "stage `{stage}` is a gang: its {workers} workers need each other running at once, but --max-procs is {max}: it would wait forever; give --max-procs {workers} or more (or `gang = false` if its workers do not need each other)"
             ));
         }
     }
