@@ -88,6 +88,7 @@ codes! {
     UnpinnedImage = "E0801", "image tag not pinned";
     TooManyHosts = "E0901", "too many workers for the host list";
     HostsWithoutGang = "E0902", "host names read without a gang";
+    BudgetWithoutRecords = "E0903", "failure budget without items or a checkpoint";
 }
 
 /// A secondary label: another place that explains the error.

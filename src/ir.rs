@@ -140,6 +140,32 @@ pub struct Stage {
     /// default: true when the command reads the hosts, or when several
     /// workers run without a shard rule (vcp cannot see how they share work).
     pub gang: bool,
+    /// `max_failed`: how many items may still fail after their retries
+    /// without failing the stage (none: the first such item fails it).
+    pub max_failed: Option<FailureBudget>,
+    /// `checkpoint`: the volume (by name) where the workers record done and
+    /// failed items, under the run key, so that a restarted worker skips
+    /// what is done and the failures of all workers meet.
+    pub checkpoint: Option<String>,
+}
+
+/// A stage's failure budget: a number of items, or a share of all items.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailureBudget {
+    Count(u32),
+    /// Hundredths of a percent of all items (`"1.5%"` is 150), rounded down
+    /// to whole items.
+    Basis(u32),
+}
+
+impl FailureBudget {
+    /// The number of items allowed to fail out of `total`.
+    pub fn allowed(self, total: u64) -> u64 {
+        match self {
+            FailureBudget::Count(n) => u64::from(n),
+            FailureBudget::Basis(b) => total.saturating_mul(u64::from(b)) / 10_000,
+        }
+    }
 }
 
 impl Stage {

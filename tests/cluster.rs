@@ -129,3 +129,146 @@ fn a_gang_past_the_host_list_limit_is_refused_and_one_below_builds() {
     at(5000, "gang = true").expect("under the limit");
     at(9000, "gang = false").expect("no host list");
 }
+
+// --- under `vcp run` -------------------------------------------------------------
+
+/// `vcp run pipeline.vcp` in a scratch directory holding `source`.
+pub(crate) fn run_pipeline(dir: &std::path::Path, source: &str) -> std::process::Output {
+    std::fs::write(dir.join("pipeline.vcp"), source).expect("write pipeline");
+    std::process::Command::new(env!("CARGO_BIN_EXE_vcp"))
+        .args(["run", "pipeline.vcp"])
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("vcp runs")
+}
+
+/// The folder standing in for volume `name` of the only run under `dir`.
+pub(crate) fn run_volume(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let runs: Vec<_> = std::fs::read_dir(dir.join(".vcp/runs"))
+        .expect("runs")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(runs.len(), 1, "one run expected");
+    runs[0].join("volumes").join(name)
+}
+
+fn budget_pipeline(max_failed: &str, failing: &str) -> String {
+    format!(
+        r#"pipeline budget {{
+  image = "busybox:1.36"
+  volume work {{ claim = "budget-work", mount = "/work" }}
+  stage s {{
+    workers    = 2
+    parallel   = 2
+    retry      = 1
+    shard      = range(0, 40) by hash
+    run        = "case {{item}} in {failing}) echo \"boom on {{item}}\"; exit 4;; esac; echo {{item}} >> \"$VCP_VOLUME_WORK/done.$RANK\""
+    max_failed = {max_failed}
+    checkpoint = work
+    reduce     = "cp \"$VCP_FAILED_ITEMS\" \"$VCP_VOLUME_WORK/failed\" && cp \"$VCP_FAILED_LOGS\" \"$VCP_VOLUME_WORK/logs\""
+  }}
+}}
+"#
+    )
+}
+
+#[test]
+fn two_failed_items_within_the_budget_reach_the_reduce_and_the_summary() {
+    for budget in ["2", "\"5%\""] {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let out = run_pipeline(tmp.path(), &budget_pipeline(budget, "13|27"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{budget}: {stderr}");
+        let work = run_volume(tmp.path(), "work");
+        let failed = std::fs::read_to_string(work.join("failed")).expect("the reduce's copy");
+        let mut lines: Vec<&str> = failed.lines().collect();
+        lines.sort_unstable();
+        assert_eq!(lines, ["4\t13", "4\t27"], "{budget}");
+        let logs = std::fs::read_to_string(work.join("logs")).expect("log tails");
+        assert!(
+            logs.contains("boom on 13") && logs.contains("boom on 27"),
+            "{logs}"
+        );
+        // Every other item ran, exactly once.
+        let mut done = Vec::new();
+        for rank in 0..2 {
+            let text =
+                std::fs::read_to_string(work.join(format!("done.{rank}"))).unwrap_or_default();
+            done.extend(text.lines().map(|l| l.parse::<u32>().expect("a number")));
+        }
+        done.sort_unstable();
+        let expected: Vec<u32> = (0..40).filter(|i| *i != 13 && *i != 27).collect();
+        assert_eq!(done, expected, "{budget}");
+        let all = format!("{}{stderr}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            all.contains("2 item(s) failed within the stage's budget"),
+            "{all}"
+        );
+        assert!(all.contains("\"13\": exit status 4"), "{all}");
+    }
+}
+
+#[test]
+fn over_the_budget_the_stage_fails() {
+    // 3 failures: over a budget of 2, and of 5% of 40 items (2).
+    for budget in ["2", "\"5%\""] {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let out = run_pipeline(tmp.path(), &budget_pipeline(budget, "5|13|27"));
+        assert!(!out.status.success(), "{budget}");
+        assert!(
+            !run_volume(tmp.path(), "work").join("failed").exists(),
+            "the reduce must not run"
+        );
+    }
+}
+
+/// The `VCP_RUN_KEY` of the worker pods of `path`.
+fn run_key(files: &BTreeMap<String, String>, path: &str) -> String {
+    let job = yaml(files, path);
+    let env = job["spec"]["tasks"][0]["template"]["spec"]["containers"][0]["env"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    env.iter()
+        .find(|e| e["name"] == "VCP_RUN_KEY")
+        .and_then(|e| e["value"].as_str().map(str::to_string))
+        .unwrap_or_else(|| panic!("no VCP_RUN_KEY in {path}"))
+}
+
+#[test]
+fn the_run_key_is_the_builds_spec_hash_kept_by_the_same_build_changed_by_any_change() {
+    // A flow (the stage has a reduce): the key is the JobFlow's hash, in
+    // both of its jobs.
+    let source = budget_pipeline("2", "13");
+    let files = build_valid(&source);
+    let flow = yaml(&files, "budget/20-jobflow.yaml");
+    let label = flow["metadata"]["labels"]["vcp.dev/spec-hash"]
+        .as_str()
+        .expect("label")
+        .to_string();
+    assert_eq!(run_key(&files, "budget/10-jobtemplate-s.yaml"), label);
+    assert_eq!(
+        run_key(&files, "budget/10-jobtemplate-s-reduce.yaml"),
+        label
+    );
+    assert_eq!(build_valid(&source), files, "same build, same bytes");
+    let changed = build_valid(&source.replace("range(0, 40)", "range(0, 41)"));
+    assert_ne!(run_key(&changed, "budget/10-jobtemplate-s.yaml"), label);
+    // A single Job: its own hash.
+    let single = source.replace(
+        &source[source.find("    reduce").expect("reduce")..source.find("  }\n}").expect("end")],
+        "",
+    );
+    let files = build_valid(&single);
+    let job = yaml(&files, "budget/10-job-s.yaml");
+    assert_eq!(
+        run_key(&files, "budget/10-job-s.yaml"),
+        job["metadata"]["labels"]["vcp.dev/spec-hash"]
+            .as_str()
+            .expect("label")
+    );
+    // Stages without a checkpoint get no key.
+    let plain = build_valid(&stage("    shard = range(0, 3)\n    run = \"w {item}\""));
+    assert!(!plain["p/10-job-s.yaml"].contains("VCP_RUN_KEY"));
+}

@@ -156,6 +156,14 @@ impl PipelineChecker<'_> {
         let env = self.env(maps.get("env").map_or(&[][..], Vec::as_slice));
         let sharded = matches!(shard, Some(Some(_)));
         let gang = self.gang(value("gang"), command.as_ref(), &env, workers, sharded);
+        let checkpoint = value("checkpoint").map(|v| self.checkpoint(v, &pipeline.volumes));
+        let max_failed = value("max_failed").and_then(|v| {
+            let budget = self.max_failed(v)?;
+            let per_item = command.as_ref().is_some_and(Command::mentions_item);
+            let records = checkpoint.as_ref().is_some_and(Option::is_some);
+            let fits = command.is_none() || self.budget_needs(v.span(), per_item, records);
+            fits.then_some(budget)
+        });
         let working_dir = match value("working_dir") {
             Some(v) => self
                 .eval()
@@ -231,6 +239,8 @@ impl PipelineChecker<'_> {
                 labels,
                 annotations,
                 gang: gang?,
+                max_failed,
+                checkpoint: checkpoint.map_or(Some(None), |c| c.map(Some))?,
             })
         })();
         (stage, spans)

@@ -12,6 +12,7 @@
 mod hash;
 mod layout;
 mod output;
+pub mod records;
 pub mod script;
 mod stream;
 pub mod volcano;

@@ -241,6 +241,7 @@ pub fn render(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> String {
         command => command_value(command),
         shard => shard_value(pipeline, stage),
         volumes => volumes_value(pipeline),
+        records => Value::from_safe_string(super::records::script_settings(pipeline, stage, kind)),
     };
     render_template(template, ctx)
 }

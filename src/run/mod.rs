@@ -11,6 +11,7 @@
 //! other process is stopped. Each worker runs in its own process group, so
 //! that stopping it stops everything it started.
 
+mod failed;
 mod progress;
 mod state;
 
@@ -329,6 +330,12 @@ impl<'a> Runner<'a> {
             .started
             .map_or(0.0, |t| t.elapsed().as_secs_f64());
         reporter.event(&format!("{}: completed in {took:.1}s", s.name));
+        let failed = failed::within_budget(&self.options.dir.state(&s.name), &s.name, s.workers);
+        if !failed.is_empty() {
+            for line in failed::summary(&s.name, &failed, 20) {
+                reporter.event(&line);
+            }
+        }
         Ok(())
     }
 
@@ -486,7 +493,18 @@ impl<'a> Runner<'a> {
         let hosts = vec!["localhost"; stage.workers as usize].join(",");
         cmd.env("VCP_WORK_DIR", &work)
             .env("VCP_STATE_DIR", self.options.dir.state(&stage.name))
-            .env("VCP_RETRIES", "0");
+            .env("VCP_DONE_DIR", self.options.dir.state(&stage.name))
+            // vcp run restarts a failed worker itself; but within a failure
+            // budget a worker succeeds, so its items retry inside it.
+            .env(
+                "VCP_RETRIES",
+                if stage.max_failed.is_some() {
+                    stage.retries
+                } else {
+                    0
+                }
+                .to_string(),
+            );
         if let Some(rank) = rank {
             cmd.env("VC_TASK_INDEX", rank.to_string())
                 .env("VK_TASK_INDEX", rank.to_string())

@@ -641,6 +641,108 @@ vcp_shard() {
   echo "$VCP_SHARD_COUNT" >"$VCP_WORK_DIR/count"
 }
 
+# --- failure budget -------------------------------------------------------------
+
+# How many items of the stage may fail for good (after their retries):
+# VCP_MAX_FAILED items, or VCP_MAX_FAILED_BASIS hundredths of a percent of
+# all items; none without a budget. Failed items are recorded beside the
+# done ones, in VCP_DONE_DIR (the checkpoint), one file per worker.
+vcp_budget() {
+  if [ -n "${VCP_MAX_FAILED_BASIS:-}" ]; then
+    VCP_FAILURES_ALLOWED=$((VCP_ITEMS_TOTAL * VCP_MAX_FAILED_BASIS / 10000))
+  else
+    VCP_FAILURES_ALLOWED=${VCP_MAX_FAILED:-0}
+  fi
+  VCP_FAILED_FILE=
+  rm -f "$VCP_WORK_DIR"/failed-*.log
+  if [ -n "${VCP_DONE_DIR:-}" ]; then
+    mkdir -p "$VCP_DONE_DIR" || return 2
+    # This attempt runs every item not done, failed ones too: its failures
+    # replace those of an earlier attempt.
+    VCP_FAILED_FILE=$VCP_DONE_DIR/$VCP_STAGE.$RANK.failed
+    rm -f "$VCP_FAILED_FILE" "$VCP_FAILED_FILE.log" || return 2
+  fi
+}
+
+# True once this worker has more failed items than the stage may have.
+vcp_over_budget() {
+  [ -s "$VCP_WORK_DIR/failed" ] || return 1
+  [ "$VCP_FAILURES_ALLOWED" -eq 0 ] && return 0
+  [ "$(($(wc -l <"$VCP_WORK_DIR/failed")))" -gt "$VCP_FAILURES_ALLOWED" ]
+}
+
+# vcp_attempts, with the item's output (every attempt) also kept in FILE
+# for the log tail of a failure record.
+vcp_attempts_kept() {
+  { vcp_attempts "$2" 2>&1; echo "$?" >"$1.status"; } | tee "$1"
+  vcp_kept=$(cat "$1.status" 2>/dev/null) || vcp_kept=2
+  return "${vcp_kept:-2}"
+}
+
+# Runs the item of lane $1; with a failure budget, its output is also kept
+# for the failure record.
+vcp_item() {
+  if [ "$VCP_FAILURES_ALLOWED" -gt 0 ]; then
+    vcp_attempts_kept "$VCP_WORK_DIR/lane-$1.log" "item $VCP_ITEM_INDEX ($VCP_ITEM)"
+  else
+    vcp_attempts "item $VCP_ITEM_INDEX ($VCP_ITEM)"
+  fi
+}
+
+# Records that the item of lane $1 failed for good with status $2: in the
+# worker's list, and with a budget the last lines of its output.
+vcp_failed() {
+  printf '%s\t%s\t%s\n' "$VCP_ITEM_INDEX" "$2" "$VCP_ITEM" >>"$VCP_WORK_DIR/failed"
+  if [ "$VCP_FAILURES_ALLOWED" -gt 0 ]; then
+    {
+      printf '== item %s (%s): exit status %s; the last lines of its output:\n' "$VCP_ITEM_INDEX" "$VCP_ITEM" "$2"
+      tail -n 20 "$VCP_WORK_DIR/lane-$1.log"
+    } >>"$VCP_WORK_DIR/failed-$1.log"
+  fi
+}
+
+# Publishes this worker's failed items (`status<TAB>item` lines, and their
+# log tails), then counts the failures every worker published: within the
+# budget, the worker succeeds. Each worker publishes before it counts, so
+# the last one to publish counts them all.
+vcp_within_budget() {
+  if [ "$1" -gt "$VCP_FAILURES_ALLOWED" ] || [ -z "$VCP_FAILED_FILE" ]; then
+    return 1
+  fi
+  cut -f 2- "$VCP_WORK_DIR/failed" >"$VCP_FAILED_FILE.tmp" || return 1
+  cat "$VCP_WORK_DIR"/failed-*.log >"$VCP_FAILED_FILE.log.tmp" 2>/dev/null || : >"$VCP_FAILED_FILE.log.tmp"
+  mv -f "$VCP_FAILED_FILE.log.tmp" "$VCP_FAILED_FILE.log" || return 1
+  mv -f "$VCP_FAILED_FILE.tmp" "$VCP_FAILED_FILE" || return 1
+  vcp_total=$(($(cat "$VCP_DONE_DIR/$VCP_STAGE".*.failed | wc -l)))
+  if [ "$vcp_total" -gt "$VCP_FAILURES_ALLOWED" ]; then
+    vcp_log "the stage's workers recorded $vcp_total failed items, over the budget of $VCP_FAILURES_ALLOWED"
+    return 1
+  fi
+}
+
+# The reduce step's list of the stage's failed items, in rank order:
+# VCP_FAILED_ITEMS (`status<TAB>item` lines) and VCP_FAILED_LOGS (their
+# log tails). Both exist, empty without failures or a checkpoint.
+vcp_failed_items() {
+  VCP_FAILED_ITEMS=$VCP_WORK_DIR/failed-items
+  VCP_FAILED_LOGS=$VCP_WORK_DIR/failed-items.log
+  { : >"$VCP_FAILED_ITEMS" && : >"$VCP_FAILED_LOGS"; } || vcp_die "cannot write $VCP_FAILED_ITEMS"
+  export VCP_FAILED_ITEMS VCP_FAILED_LOGS
+  [ -n "${VCP_DONE_DIR:-}" ] || return 0
+  vcp_r=0
+  while [ "$vcp_r" -lt "$WORLD_SIZE" ]; do
+    vcp_f=$VCP_DONE_DIR/$VCP_STAGE.$vcp_r.failed
+    if [ -f "$vcp_f" ]; then
+      cat "$vcp_f" >>"$VCP_FAILED_ITEMS" || vcp_die "cannot read $vcp_f"
+      cat "$vcp_f.log" >>"$VCP_FAILED_LOGS" 2>/dev/null
+    fi
+    vcp_r=$((vcp_r + 1))
+  done
+  if [ -s "$VCP_FAILED_ITEMS" ]; then
+    vcp_log "$(($(wc -l <"$VCP_FAILED_ITEMS"))) item(s) of the stage failed within its budget: listed in \$VCP_FAILED_ITEMS"
+  fi
+}
+
 # --- running the command -------------------------------------------------------
 
 # Runs the command until it succeeds or used its retries; returns its status.
@@ -663,14 +765,14 @@ vcp_attempts() {
 vcp_lane() {
   awk -v p="$VCP_PARALLEL" -v l="$1" '(NR - 1) % p == l' "$VCP_WORK_DIR/shard.idx" >"$VCP_WORK_DIR/lane-$1" || return 2
   while IFS= read -r vcp_line; do
-    [ -s "$VCP_WORK_DIR/failed" ] && break
+    vcp_over_budget && break
     VCP_ITEM_INDEX=${vcp_line%%"$vcp_tab"*}
     VCP_ITEM=${vcp_line#*"$vcp_tab"}
     export VCP_ITEM VCP_ITEM_INDEX
     if [ -n "$VCP_STATE_DIR" ] && [ -e "$VCP_STATE_DIR/done/$VCP_ITEM_INDEX" ]; then
       continue
     fi
-    if vcp_attempts "item $VCP_ITEM_INDEX ($VCP_ITEM)"; then
+    if vcp_item "$1"; then
       if [ -n "$VCP_STATE_DIR" ]; then
         : >"$VCP_STATE_DIR/done/$VCP_ITEM_INDEX"
         # One byte per item: progress a watcher can read with one stat.
@@ -678,7 +780,7 @@ vcp_lane() {
       fi
     else
       vcp_status=$?
-      printf '%s\t%s\t%s\n' "$VCP_ITEM_INDEX" "$vcp_status" "$VCP_ITEM" >>"$VCP_WORK_DIR/failed"
+      vcp_failed "$1" "$vcp_status"
       vcp_log "item $VCP_ITEM_INDEX ($VCP_ITEM) failed with exit status $vcp_status"
     fi
   done <"$VCP_WORK_DIR/lane-$1"
@@ -686,6 +788,7 @@ vcp_lane() {
 }
 
 vcp_per_item() {
+  vcp_budget || return 2
   vcp_log "worker $RANK of $WORLD_SIZE: $VCP_SHARD_COUNT of $VCP_ITEMS_TOTAL items, $VCP_PARALLEL at a time"
   vcp_pids=
   vcp_i=0
@@ -702,6 +805,12 @@ vcp_per_item() {
     wait "$vcp_pid"
   done
   if [ -s "$VCP_WORK_DIR/failed" ]; then
+    vcp_n=$(($(wc -l <"$VCP_WORK_DIR/failed")))
+    if vcp_within_budget "$vcp_n"; then
+      [ -s "$VCP_WORK_DIR/lane-errors" ] && return 2
+      vcp_log "worker $RANK done: $VCP_SHARD_COUNT items, $vcp_n failed within the stage's budget of $VCP_FAILURES_ALLOWED (recorded in $VCP_FAILED_FILE)"
+      return 0
+    fi
     vcp_log "worker $RANK failed: $(($(wc -l <"$VCP_WORK_DIR/failed"))) item(s) failed (listed in $VCP_WORK_DIR/failed)"
     return 1
   fi
@@ -723,6 +832,7 @@ vcp_once() {
 
 vcp_reduce() {
   vcp_log "reduce of $WORLD_SIZE workers"
+  vcp_failed_items
   if vcp_attempts "reduce"; then
     vcp_log "reduce done"
     return 0
