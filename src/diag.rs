@@ -89,6 +89,7 @@ codes! {
     TooManyHosts = "E0901", "too many workers for the host list";
     HostsWithoutGang = "E0902", "host names read without a gang";
     BudgetWithoutRecords = "E0903", "failure budget without items or a checkpoint";
+    BadOutputSource = "E0904", "`output(stage)` of a stage that does not come first or has no output";
 }
 
 /// A secondary label: another place that explains the error.

@@ -147,6 +147,10 @@ pub struct Stage {
     /// failed items, under the run key, so that a restarted worker skips
     /// what is done and the failures of all workers meet.
     pub checkpoint: Option<String>,
+    /// `output`: the volume (by name) that keeps the lines the workers
+    /// write to `$VCP_OUTPUT`, which a later stage shards with
+    /// `output(<this stage>)`.
+    pub output: Option<String>,
 }
 
 /// A stage's failure budget: a number of items, or a share of all items.
@@ -270,6 +274,9 @@ pub enum ItemSource {
     /// The regular files matching a POSIX sh glob, listed at run time in
     /// byte order.
     Files(String),
+    /// The non-empty lines another stage's workers wrote to `$VCP_OUTPUT`,
+    /// read at run time: worker 0's first, in the order written.
+    Output(String),
 }
 
 impl ItemSource {
@@ -284,6 +291,7 @@ impl ItemSource {
             ItemSource::List(_) => SourceKind::List,
             ItemSource::Lines(_) => SourceKind::Lines,
             ItemSource::Files(_) => SourceKind::Files,
+            ItemSource::Output(_) => SourceKind::Output,
         }
     }
 }
@@ -297,15 +305,17 @@ pub enum SourceKind {
     List,
     Lines,
     Files,
+    Output,
 }
 
 impl SourceKind {
     /// Every kind, in the order the docs list them.
-    pub const ALL: [SourceKind; 4] = [
+    pub const ALL: [SourceKind; 5] = [
         SourceKind::Range,
         SourceKind::List,
         SourceKind::Lines,
         SourceKind::Files,
+        SourceKind::Output,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -314,6 +324,7 @@ impl SourceKind {
             SourceKind::List => "list",
             SourceKind::Lines => "lines",
             SourceKind::Files => "files",
+            SourceKind::Output => "output",
         }
     }
 
@@ -329,6 +340,7 @@ impl SourceKind {
             SourceKind::List => "[...]",
             SourceKind::Lines => "lines(path)",
             SourceKind::Files => "files(glob)",
+            SourceKind::Output => "output(stage)",
         }
     }
 }

@@ -272,3 +272,123 @@ fn the_run_key_is_the_builds_spec_hash_kept_by_the_same_build_changed_by_any_cha
     let plain = build_valid(&stage("    shard = range(0, 3)\n    run = \"w {item}\""));
     assert!(!plain["p/10-job-s.yaml"].contains("VCP_RUN_KEY"));
 }
+
+// --- fan-out: shard = output(a) ---------------------------------------------------
+
+const FAN_OUT: &str = r#"pipeline fan {
+  image = "busybox:1.36"
+  volume work { claim = "fan-work", mount = "/work" }
+  stage a {
+    workers = 3
+    gang    = false
+    # Blanks, tabs, quotes, a carriage return, a leading dash, an empty line
+    # and a last line without newline, from each worker.
+    run     = "printf 'r%s a  b\n\n\tlead\ttab\r\nq\"x'\"'\"'y\n-n\nlast-%s' \"$RANK\" \"$RANK\" >> \"$VCP_OUTPUT\""
+    output  = work
+  }
+  stage b {
+    after   = [a]
+    workers = 4
+    shard   = output(a) by hash
+    run     = "printf '%s\t%s\n' \"$VCP_ITEM_INDEX\" {item} >> \"$VCP_VOLUME_WORK/seen.$RANK\""
+  }
+}
+"#;
+
+#[test]
+fn a_stage_sharded_by_output_processes_exactly_the_lines_the_workers_wrote() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let out = run_pipeline(tmp.path(), FAN_OUT);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let work = run_volume(tmp.path(), "work");
+    // What a's workers wrote, as files on the volume, in rank order.
+    let runs = std::fs::read_dir(work.join(".vcp/fan"))
+        .expect("output folder")
+        .map(|e| e.expect("entry").path())
+        .collect::<Vec<_>>();
+    assert_eq!(runs.len(), 1, "one run key");
+    let files: Vec<Vec<u8>> = (0..3)
+        .map(|r| std::fs::read(runs[0].join(format!("a.{r}.output"))).expect("worker output"))
+        .collect();
+    let refs: Vec<&[u8]> = files.iter().map(Vec::as_slice).collect();
+    let expected: Vec<Vec<u8>> = vcp::shard::output_items(&refs)
+        .into_iter()
+        .map(<[u8]>::to_vec)
+        .collect();
+    assert_eq!(expected.len(), 3 * 5, "five non-empty lines a worker");
+    assert_eq!(expected[0], b"r0 a  b");
+    assert_eq!(expected[1], b"\tlead\ttab\r");
+    assert_eq!(expected[4], b"last-0");
+    // What b's workers ran: each item once, at its index in that list.
+    let mut seen: Vec<(usize, Vec<u8>)> = Vec::new();
+    for rank in 0..4 {
+        let text = std::fs::read(work.join(format!("seen.{rank}"))).unwrap_or_default();
+        for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let tab = line
+                .iter()
+                .position(|&b| b == b'\t')
+                .expect("index<TAB>item");
+            let index = std::str::from_utf8(&line[..tab])
+                .expect("digits")
+                .parse()
+                .expect("index");
+            seen.push((index, line[tab + 1..].to_vec()));
+        }
+    }
+    seen.sort();
+    let indexed: Vec<(usize, Vec<u8>)> = expected.into_iter().enumerate().collect();
+    assert_eq!(seen, indexed);
+}
+
+#[test]
+fn output_needs_the_stage_in_after_and_an_output_volume() {
+    let no_after = FAN_OUT.replace("    after   = [a]\n", "");
+    let err = build(&no_after).expect_err("not after a");
+    assert!(
+        err.contains("E0904") && err.contains("after = [a]"),
+        "{err}"
+    );
+    let no_output = FAN_OUT.replace("    output  = work\n", "");
+    let err = build(&no_output).expect_err("a keeps no output");
+    assert!(
+        err.contains("E0904") && err.contains("keeps no output"),
+        "{err}"
+    );
+    let unknown = FAN_OUT.replace("output(a)", "output(z)");
+    assert!(build(&unknown).expect_err("no stage z").contains("E0904"));
+    let read_only = FAN_OUT.replace(
+        "mount = \"/work\" }",
+        "mount = \"/work\", read_only = true }",
+    );
+    assert!(build(&read_only).expect_err("read-only").contains("E0507"));
+    // Built, the manifests pass the validator, and both stages' pods get
+    // the run key that names the folder of the lines.
+    let files = build_valid(FAN_OUT);
+    let key = run_key(&files, "fan/10-jobtemplate-a.yaml");
+    assert_eq!(key, run_key(&files, "fan/10-jobtemplate-b.yaml"));
+}
+
+#[test]
+fn the_graph_shows_the_data_edge() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    std::fs::write(tmp.path().join("pipeline.vcp"), FAN_OUT).expect("write");
+    for (format, edge) in [
+        (
+            "dot",
+            "\"fan/a\" -> \"fan/b\" [style=dashed, label=\"items\"];",
+        ),
+        ("mermaid", "p0_a -. items .-> p0_b"),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_vcp"))
+            .args(["graph", "--format", format, "pipeline.vcp"])
+            .current_dir(tmp.path())
+            .output()
+            .expect("vcp graph");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(edge), "{format}: {text}");
+    }
+}

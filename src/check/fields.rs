@@ -127,6 +127,7 @@ const STAGE: &[FieldSpec] = &[
     field("gang", K::Bool),
     field("max_failed", K::Budget),
     field("checkpoint", K::Volume),
+    field("output", K::Volume),
 ];
 
 const VOLUME: &[FieldSpec] = &[

@@ -250,6 +250,10 @@ impl<'a> PipelineChecker<'a> {
         if self.errors() > errors_before || unknown_deps {
             return None;
         }
+        let shard_spans: BTreeMap<String, Span> = checked
+            .iter()
+            .filter_map(|(s, spans)| Some((s.name.clone(), spans.shard?)))
+            .collect();
         let gang_spans: BTreeMap<String, Span> = checked
             .iter()
             .filter_map(|(s, spans)| Some((s.name.clone(), spans.gang?)))
@@ -261,6 +265,7 @@ impl<'a> PipelineChecker<'a> {
         let stage_spans = self.stage_spans_of(&stages);
         names::check(&pipeline, decl, namespace_span, &stage_spans, self.diags);
         scale::check_hosts(&pipeline, &stage_spans, &gang_spans, self.diags);
+        scale::check_outputs(&pipeline, &shard_spans, self.diags);
         (self.errors() == errors_before).then_some(pipeline)
     }
 

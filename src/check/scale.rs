@@ -244,6 +244,52 @@ fn parse_share(text: &str) -> Option<u32> {
     (basis <= 10_000).then_some(basis)
 }
 
+/// `shard = output(a)`: `a` is a stage this one runs after, and it keeps
+/// its workers' lines on a volume (`output = <volume>`).
+pub(super) fn check_outputs(
+    pipeline: &ir::Pipeline,
+    shard_spans: &BTreeMap<String, Span>,
+    diags: &mut Diagnostics,
+) {
+    let by_name = pipeline.stages_by_name();
+    for stage in &pipeline.stages {
+        let Some(ir::ItemSource::Output(from)) = stage.shard.as_ref().map(|s| &s.source) else {
+            continue;
+        };
+        let span = shard_spans.get(&stage.name).copied().unwrap_or(stage.span);
+        let problem = match by_name.get(from.as_str()) {
+            None => Some((
+                format!("no stage `{from}` in this pipeline"),
+                "name a stage of this pipeline whose workers write lines to $VCP_OUTPUT"
+                    .to_string(),
+            )),
+            Some(_) if !stage.after.contains(from) => Some((
+                format!(
+                    "stage `{}` reads the output of `{from}`, but does not run after it",
+                    stage.name
+                ),
+                format!(
+                    "add `after = [{from}]`: the items exist only once every worker of `{from}` succeeded"
+                ),
+            )),
+            Some(source) if source.output.is_none() => Some((
+                format!("stage `{from}` keeps no output"),
+                format!(
+                    "give `{from}` a volume for its workers' lines: `output = <volume>`; its command writes them to $VCP_OUTPUT"
+                ),
+            )),
+            Some(_) => None,
+        };
+        if let Some((message, help)) = problem {
+            diags.push(
+                Diagnostic::error(Code::BadOutputSource, span, message)
+                    .with_label("items from another stage's output")
+                    .with_help(help),
+            );
+        }
+    }
+}
+
 /// Every gang stage's host list fits an exec (E0901).
 pub(super) fn check_hosts(
     pipeline: &ir::Pipeline,

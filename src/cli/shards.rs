@@ -104,6 +104,16 @@ pub(super) fn preview(stage: &Stage, worker: Option<u32>) -> Result<String, Stri
                 sh.strategy,
             ));
         }
+        ItemSource::Output(from) => {
+            return Ok(runtime(
+                stage,
+                &rule,
+                &format!(
+                    "the non-empty lines the workers of stage {from} wrote to $VCP_OUTPUT, worker 0's first"
+                ),
+                sh.strategy,
+            ));
+        }
         ItemSource::Files(glob) => {
             return Ok(runtime(
                 stage,

@@ -5,7 +5,7 @@
 //! change gives a new key, and a fresh start.
 
 use super::script::shell_quote;
-use crate::ir::{FailureBudget, JobKind, Pipeline, Stage};
+use crate::ir::{FailureBudget, ItemSource, JobKind, Pipeline, Stage};
 use memchr::memmem::Finder;
 use std::sync::LazyLock;
 
@@ -16,9 +16,41 @@ pub const RUN_KEY_VAR: &str = "VCP_RUN_KEY";
 /// length and form before and after.
 pub const RUN_KEY_PLACEHOLDER: &str = "k000000000000";
 
-/// True when the stage's pods need the run key.
+/// True when the stage's pods need the run key: it keeps records or
+/// output lines, or reads another stage's.
 pub fn needs_run_key(stage: &Stage) -> bool {
     stage.checkpoint.is_some()
+        || stage.output.is_some()
+        || matches!(
+            stage.shard.as_ref().map(|s| &s.source),
+            Some(ItemSource::Output(_))
+        )
+}
+
+/// Where a pipeline's records and output lines go on a volume:
+/// `<mount>/.vcp/<pipeline>/<run key>`, as shell code (one word).
+fn dir_code(pipeline: &Pipeline, volume: &str) -> Option<String> {
+    let volume = pipeline.volumes.iter().find(|v| v.name == volume)?;
+    Some(format!(
+        "\"${{{}}}\"{}\"${{{RUN_KEY_VAR}:?is set in the pod by the Job vcp emits}}\"",
+        volume.env_name(),
+        shell_quote(&format!("/.vcp/{}/", pipeline.name)),
+    ))
+}
+
+/// The call that lists the items of `output(from)`: the output lines of
+/// every worker of `from`, in rank order. Shell code.
+pub fn output_items_call(pipeline: &Pipeline, from: &str) -> String {
+    let source = pipeline.stage(from);
+    let dir = source
+        .and_then(|s| s.output.as_deref())
+        .and_then(|v| dir_code(pipeline, v))
+        .unwrap_or_else(|| "''".into());
+    format!(
+        "vcp_list_output {dir} {} {} \"$1\"",
+        shell_quote(from),
+        source.map_or(0, |s| s.workers)
+    )
 }
 
 /// The settings a stage's script sets for the records: the failure budget
@@ -44,18 +76,27 @@ pub fn script_settings(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> Str
             None => {}
         }
     }
-    if let Some(volume) = stage
+    if let Some((volume, dir)) = stage
         .checkpoint
         .as_ref()
-        .and_then(|name| pipeline.volumes.iter().find(|v| &v.name == name))
+        .and_then(|v| Some((v, dir_code(pipeline, v)?)))
     {
         code.push_str(&format!(
-            "# Done and failed items, on volume {} under the build's run key;\n# `vcp run` gives a directory of its own.\nVCP_DONE_DIR=${{VCP_DONE_DIR:-\"${{{}}}\"{}\"${{{RUN_KEY_VAR}:?is set in the pod by the Job vcp emits}}\"}}\n",
-            volume.name,
-            volume.env_name(),
-            shell_quote(&format!("/.vcp/{}/", pipeline.name)),
+            "# Done and failed items, on volume {volume} under the build's run key;\n# `vcp run` gives a directory of its own.\nVCP_DONE_DIR=${{VCP_DONE_DIR:-{dir}}}\n",
         ));
         exported.push("VCP_DONE_DIR");
+    }
+    if let (JobKind::Work, Some((volume, dir))) = (
+        kind,
+        stage
+            .output
+            .as_ref()
+            .and_then(|v| Some((v, dir_code(pipeline, v)?))),
+    ) {
+        code.push_str(&format!(
+            "# The lines the workers write to $VCP_OUTPUT, kept on volume {volume}.\nVCP_OUTPUT_DIR={dir}\n",
+        ));
+        exported.push("VCP_OUTPUT_DIR");
     }
     if !exported.is_empty() {
         code.push_str(&format!("export {}\n", exported.join(" ")));

@@ -200,6 +200,12 @@ fn shard_value(pipeline: &Pipeline, stage: &Stage) -> Value {
         ItemSource::Files(glob) => {
             map.insert("glob", Value::from_safe_string(path_code(pipeline, glob)));
         }
+        ItemSource::Output(from) => {
+            map.insert(
+                "call",
+                Value::from_safe_string(super::records::output_items_call(pipeline, from)),
+            );
+        }
     }
     Value::from(map)
 }

@@ -494,6 +494,9 @@ impl<'a> Runner<'a> {
         cmd.env("VCP_WORK_DIR", &work)
             .env("VCP_STATE_DIR", self.options.dir.state(&stage.name))
             .env("VCP_DONE_DIR", self.options.dir.state(&stage.name))
+            // Keys output lines on volumes: the run's id stands in for the
+            // build's hash (the same on --resume).
+            .env("VCP_RUN_KEY", &self.options.dir.id)
             // vcp run restarts a failed worker itself; but within a failure
             // budget a worker succeeds, so its items retry inside it.
             .env(

@@ -83,6 +83,22 @@ vcp_list_lines() (
   LC_ALL=C awk 'length($0) > 0' < "$1" > "$2" || vcp__fail "lines(): cannot read $1"
 )
 
+# vcp_list_output DIR STAGE WORKERS OUT_FILE: the non-empty lines that the
+# WORKERS workers of STAGE wrote to $VCP_OUTPUT (DIR/STAGE.<rank>.output,
+# written when the worker succeeded), rank 0's first, each file's in order.
+# A last line without newline counts, in every file.
+vcp_list_output() (
+  [ "$#" -eq 4 ] || vcp__fail "usage: vcp_list_output DIR STAGE WORKERS OUT_FILE"
+  : > "$4" || vcp__fail "output($2): cannot write $4"
+  vcp_r=0
+  while [ "$vcp_r" -lt "$3" ]; do
+    vcp_f=$1/$2.$vcp_r.output
+    [ -f "$vcp_f" ] || vcp__fail "output($2): $vcp_f does not exist: worker $vcp_r of $2 has not succeeded in this run"
+    LC_ALL=C awk 'length($0) > 0' < "$vcp_f" >> "$4" || vcp__fail "output($2): cannot read $vcp_f"
+    vcp_r=$((vcp_r + 1))
+  done
+)
+
 # vcp_list_files GLOB OUT_FILE: the regular files (symbolic links followed)
 # that the sh pattern GLOB matches, in byte order. No match is no item. A
 # path holding a newline cannot be an item: it is skipped with a warning.
@@ -682,11 +698,13 @@ vcp_attempts_kept() {
 # Runs the item of lane $1; with a failure budget, its output is also kept
 # for the failure record.
 vcp_item() {
+  vcp_output_begin "$1" || return 2
   if [ "$VCP_FAILURES_ALLOWED" -gt 0 ]; then
     vcp_attempts_kept "$VCP_WORK_DIR/lane-$1.log" "item $VCP_ITEM_INDEX ($VCP_ITEM)"
   else
     vcp_attempts "item $VCP_ITEM_INDEX ($VCP_ITEM)"
-  fi
+  fi || return
+  vcp_output_keep "$1" || return 2
 }
 
 # Records that the item of lane $1 failed for good with status $2: in the
@@ -741,6 +759,56 @@ vcp_failed_items() {
   if [ -s "$VCP_FAILED_ITEMS" ]; then
     vcp_log "$(($(wc -l <"$VCP_FAILED_ITEMS"))) item(s) of the stage failed within its budget: listed in \$VCP_FAILED_ITEMS"
   fi
+}
+
+# --- output lines (fan-out) -----------------------------------------------------
+
+# A stage with `output` gives its command VCP_OUTPUT, a file for lines that
+# a later stage shards with output(<stage>). The lines of an item (or of the
+# once-per-worker command) are kept once it succeeded, in parts on the
+# volume (with a checkpoint, across attempts: done items are not run
+# again); the worker's file, VCP_OUTPUT_DIR/<stage>.<rank>.output, is
+# written whole when the worker succeeds.
+vcp_output_setup() {
+  [ -n "${VCP_OUTPUT_DIR:-}" ] || return 0
+  VCP_OUTPUT_PARTS=$VCP_OUTPUT_DIR/$VCP_STAGE.$RANK.parts
+  if [ -z "${VCP_DONE_DIR:-}" ]; then
+    rm -rf "$VCP_OUTPUT_PARTS" || return 2
+  fi
+  mkdir -p "$VCP_OUTPUT_PARTS" || return 2
+}
+
+# vcp_output_begin PART: a fresh VCP_OUTPUT for the next item of lane PART.
+vcp_output_begin() {
+  [ -n "${VCP_OUTPUT_DIR:-}" ] || return 0
+  VCP_OUTPUT=$VCP_WORK_DIR/output-$1
+  export VCP_OUTPUT
+  : >"$VCP_OUTPUT"
+}
+
+# vcp_output_keep PART: the lines of the item that succeeded join the part;
+# a last line without newline is ended, never joined to the next item's.
+vcp_output_keep() {
+  [ -n "${VCP_OUTPUT_DIR:-}" ] || return 0
+  if [ -s "$VCP_OUTPUT" ] && [ "$(tail -c 1 "$VCP_OUTPUT" | wc -l)" -eq 0 ]; then
+    echo >>"$VCP_OUTPUT" || return 2
+  fi
+  cat "$VCP_OUTPUT" >>"$VCP_OUTPUT_PARTS/$1"
+}
+
+vcp_output_publish() {
+  [ -n "${VCP_OUTPUT_DIR:-}" ] || return 0
+  vcp_out=$VCP_OUTPUT_DIR/$VCP_STAGE.$RANK.output
+  : >"$vcp_out.tmp" || return 2
+  vcp_p=0
+  while [ "$vcp_p" -lt "$VCP_PARALLEL" ]; do
+    if [ -f "$VCP_OUTPUT_PARTS/$vcp_p" ]; then
+      cat "$VCP_OUTPUT_PARTS/$vcp_p" >>"$vcp_out.tmp" || return 2
+    fi
+    vcp_p=$((vcp_p + 1))
+  done
+  mv -f "$vcp_out.tmp" "$vcp_out" || return 2
+  vcp_log "worker $RANK: $(($(wc -l <"$vcp_out"))) output line(s) in $vcp_out"
 }
 
 # --- running the command -------------------------------------------------------
@@ -820,7 +888,10 @@ vcp_per_item() {
 
 vcp_once() {
   vcp_log "worker $RANK of $WORLD_SIZE: $VCP_SHARD_COUNT of $VCP_ITEMS_TOTAL items in $VCP_SHARD_FILE"
-  if vcp_attempts "the command"; then
+  vcp_output_begin once || return 2
+  # The command's lines replace an earlier attempt's.
+  [ -z "${VCP_OUTPUT_DIR:-}" ] || rm -f "$VCP_OUTPUT_PARTS/0"
+  if vcp_attempts "the command" && vcp_output_keep 0; then
     vcp_log "worker $RANK done"
     return 0
   else
@@ -870,11 +941,13 @@ vcp_prefixed() {
 
 vcp_work() {
   vcp_shard || return 2
+  vcp_output_setup || return 2
   if [ "$VCP_PER_ITEM" = 1 ]; then
     vcp_per_item
   else
     vcp_once
-  fi
+  fi || return
+  vcp_output_publish
 }
 
 vcp_worker_main() {
