@@ -67,6 +67,14 @@ const CORPUS: &[&str] = &[
     " lead",
     "trail ",
     "$HOME ${HOME} $1 $@ $*",
+    // The kubelet's `$(VAR)` expansion in env values.
+    "$(V)",
+    "$(HOME)",
+    "cost $$5",
+    "$$(V)",
+    "$(",
+    "a$",
+    "$",
     "'",
     "\"",
     "\\",
@@ -112,7 +120,7 @@ fn pipeline() -> String {
     annotations {{ "example.com/v" = {lit} }}
     working_dir = {path}
     shard = [{item}]
-    run = ["sh", "-c", "printf '%s' \"$1\" >\"$VCP_WORK_DIR/argv\"; printf '%s' \"$2\" >\"$VCP_WORK_DIR/item\"; printf '%s' \"$VCP_PARAM_P{i}\" >\"$VCP_WORK_DIR/param\"", "sh", {lit}, "{{item}}"]
+    run = ["sh", "-c", "printf '%s' \"$1\" >\"$VCP_WORK_DIR/argv\"; printf '%s' \"$2\" >\"$VCP_WORK_DIR/item\"; printf '%s' \"$VCP_PARAM_P{i}\" >\"$VCP_WORK_DIR/param\"; printf '%s' \"$V\" >\"$VCP_WORK_DIR/env\"", "sh", {lit}, "{{item}}"]
     reduce = "printf '%s' \"${{p{i}}}\" >\"$VCP_WORK_DIR/param\""
   }}
 "#
@@ -149,6 +157,8 @@ fn values_of(docs: &[Value]) -> BTreeMap<String, (String, String, String)> {
         }
         let name = doc["metadata"]["name"].as_str().expect("name").to_string();
         let container = &doc["spec"]["tasks"][0]["template"]["spec"]["containers"][0];
+        // What the process sees, after the kubelet's `$(VAR)` expansion.
+        let env = crate::kubelet::container_env(container);
         let get = |v: &Value| {
             v.as_str()
                 .map(str::to_string)
@@ -157,7 +167,9 @@ fn values_of(docs: &[Value]) -> BTreeMap<String, (String, String, String)> {
         out.insert(
             name,
             (
-                get(&container["env"][0]["value"]),
+                env.get("V")
+                    .cloned()
+                    .unwrap_or_else(|| "<no V>".to_string()),
                 get(&doc["metadata"]["annotations"]["example.com/v"]),
                 get(&container["workingDir"]),
             ),
@@ -291,10 +303,18 @@ fn generated_strings_read_back_unchanged_by_a_yaml_1_1_reader() {
     }
 }
 
-/// Runs a generated script under `shell` as a pod would run it.
-fn run_script(shell: &str, scripts: &Path, name: &str, work: &Path) {
+/// Runs a generated script under `shell` as a pod would run it, with the
+/// container's env values as the kubelet gives them.
+fn run_script(
+    shell: &str,
+    scripts: &Path,
+    name: &str,
+    work: &Path,
+    env: &BTreeMap<String, String>,
+) {
     let out = Command::new(shell)
         .arg(scripts.join(name))
+        .envs(env)
         .env("VC_TASK_INDEX", "0")
         .env("VC_WORKER_NUM", "1")
         .env("VCP_WORK_DIR", work)
@@ -325,18 +345,35 @@ fn values_reach_programs_as_the_same_bytes(shell: &str) {
     let dir = tempfile::tempdir().expect("temp dir");
     let scripts = dir.path().join("scripts");
     std::fs::create_dir_all(&scripts).expect("mkdir");
+    // Each job's container env, by JobTemplate name, as the kubelet gives it.
+    let mut envs = BTreeMap::new();
     for (path, text) in build() {
         if let Some(name) = path.strip_prefix("hostile/scripts/") {
             std::fs::write(scripts.join(name), text).expect("write");
+        } else if path.ends_with(".yaml") {
+            for doc in serde_saphyr::from_multiple::<Value>(&text).expect("YAML") {
+                if doc["kind"] == "JobTemplate" {
+                    let container = &doc["spec"]["tasks"][0]["template"]["spec"]["containers"][0];
+                    let name = doc["metadata"]["name"].as_str().expect("name").to_string();
+                    envs.insert(name, crate::kubelet::container_env(container));
+                }
+            }
         }
     }
     // A value executed as code would create this file.
     for (i, v) in CORPUS.iter().enumerate() {
         let work = dir.path().join(format!("w{i}"));
-        run_script(shell, &scripts, &format!("s{i}.sh"), &work);
+        run_script(
+            shell,
+            &scripts,
+            &format!("s{i}.sh"),
+            &work,
+            &envs[&format!("hostile-s{i}")],
+        );
         let read =
             |f: &str| std::fs::read(work.join(f)).unwrap_or_else(|e| panic!("s{i}: {f}: {e}"));
         assert_eq!(read("argv"), v.as_bytes(), "argument of s{i}");
+        assert_eq!(read("env"), v.as_bytes(), "env value of s{i} in a pod");
         assert_eq!(
             read("param"),
             v.as_bytes(),
@@ -349,7 +386,13 @@ fn values_reach_programs_as_the_same_bytes(shell: &str) {
         };
         assert_eq!(read("item"), item.as_bytes(), "item of s{i}");
         let reduce = dir.path().join(format!("r{i}"));
-        run_script(shell, &scripts, &format!("s{i}-reduce.sh"), &reduce);
+        run_script(
+            shell,
+            &scripts,
+            &format!("s{i}-reduce.sh"),
+            &reduce,
+            &envs[&format!("hostile-s{i}-reduce")],
+        );
         assert_eq!(
             std::fs::read(reduce.join("param")).expect("param"),
             v.as_bytes(),
@@ -408,5 +451,42 @@ fn label_values_that_cannot_be_safe_are_rejected() {
                 checked.diagnostics
             );
         }
+    }
+}
+
+/// Under `vcp run`, every env value of the corpus reaches the command as the
+/// same bytes as in a pod (where the kubelet's expansion undoes vcp's
+/// escaping, tested above).
+#[test]
+fn env_values_reach_programs_as_the_same_bytes_under_vcp_run() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).expect("mkdir");
+    let mut src = String::from(
+        "pipeline hostile-env {\n  image = \"busybox:1.36\"\n  volume out { claim = \"out\", mount = \"/out\", local = \"out\" }\n  stage s {\n    env {\n",
+    );
+    for (i, v) in CORPUS.iter().enumerate() {
+        src.push_str(&format!("      V{i} = {}\n", literal(v)));
+    }
+    let code = format!(
+        "i=0; while [ \"$i\" -lt {} ]; do eval \"x=\\${{V$i}}\"; printf '%s' \"$x\" >\"$VCP_VOLUME_OUT/$i\"; i=$((i + 1)); done",
+        CORPUS.len()
+    );
+    src.push_str(&format!("    }}\n    run = {}\n  }}\n}}\n", literal(&code)));
+    std::fs::write(dir.path().join("env.vcp"), &src).expect("write");
+    let run = Command::new(env!("CARGO_BIN_EXE_vcp"))
+        .args(["run", "env.vcp"])
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("vcp runs");
+    assert!(
+        run.status.success(),
+        "{src}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    for (i, v) in CORPUS.iter().enumerate() {
+        let got = std::fs::read(out.join(i.to_string())).expect("value written");
+        assert_eq!(got, v.as_bytes(), "env value {i} ({v:?}) under vcp run");
     }
 }

@@ -163,3 +163,118 @@ fn every_snapshot_has_a_case() {
         "snapshots without a tests/ui case (`VCP_BLESS=1 cargo test` removes them): {orphans:?}"
     );
 }
+
+/// The `--set name=value` arguments of a case's `# args:` first line.
+fn case_args(text: &str) -> Vec<String> {
+    let Some(args) = text.lines().next().and_then(|l| l.strip_prefix("# args:")) else {
+        return Vec::new();
+    };
+    args.split_whitespace().map(str::to_string).collect()
+}
+
+/// What is wrong with the diagnostics `vcp check` prints for one case, in
+/// one message format: every error must come with a help line.
+fn errors_without_help(rel: &str, args: &[String], format: &str) -> Vec<String> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vcp"))
+        .current_dir(crate::common::root())
+        .args(["check", rel, "--color", "never", "--message-format", format])
+        .args(args)
+        .output()
+        .expect("vcp runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let mut missing = Vec::new();
+    match format {
+        "json" => {
+            for line in stdout.lines() {
+                let v: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+                let help = v["help"].as_str().unwrap_or("");
+                if v["severity"] == "error" && help.trim().is_empty() {
+                    missing.push(format!("{rel} (json): {line}"));
+                }
+            }
+        }
+        "github" => {
+            for line in stdout.lines().filter(|l| l.starts_with("::error ")) {
+                if !line.contains("%0Ahelp: ") {
+                    missing.push(format!("{rel} (github): {line}"));
+                }
+            }
+        }
+        _ => {
+            // Each report starts with `  × error[` or `  ⚠ warning[`; its
+            // help is a line `  help: ` before the next report.
+            let mut current: Option<&str> = None;
+            let mut helped = false;
+            for line in stderr.lines().chain(["  × end"]) {
+                if line.starts_with("  × ") || line.starts_with("  ⚠ ") {
+                    if let Some(error) = current.take()
+                        && !helped
+                    {
+                        missing.push(format!("{rel} (human): {error}"));
+                    }
+                    current = line.starts_with("  × error[").then_some(line);
+                    helped = false;
+                } else if line.starts_with("  help: ") {
+                    helped = true;
+                }
+            }
+        }
+    }
+    missing
+}
+
+/// Issue 13.6: every error says how to fix it. Each error of every UI case,
+/// as the real binary prints it for people, as JSON and as GitHub
+/// annotations, has a help (the right unit, the valid range, a did-you-mean,
+/// what to write instead).
+#[test]
+fn every_error_has_a_help_in_every_format() {
+    let root = crate::common::root();
+    let mut cases: Vec<_> = std::fs::read_dir(root.join("tests/ui"))
+        .expect("tests/ui exists")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "vcp"))
+        .collect();
+    cases.sort();
+    assert!(cases.len() > 50, "tests/ui holds the corpus");
+    let mut missing = Vec::new();
+    for path in &cases {
+        let rel = format!(
+            "tests/ui/{}",
+            path.file_name().expect("named").to_string_lossy()
+        );
+        let text = std::fs::read_to_string(path).expect("readable case");
+        let args = case_args(&text);
+        for format in ["human", "json", "github"] {
+            missing.extend(errors_without_help(&rel, &args, format));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "{} errors without a help:\n{}",
+        missing.len(),
+        missing.join("\n")
+    );
+}
+
+/// Issue 13.7: `range(300)` is `range(0, 300)`, as in Python: the same
+/// build, byte for byte (manifests and the scripts that compute the items).
+#[test]
+fn range_with_one_argument_counts_from_zero() {
+    let build = |shard: &str| {
+        let text = format!(
+            "pipeline p {{\n  image = \"python:3.12-slim\"\n  stage s {{\n    workers = 3\n    shard = {shard}\n    run = \"python3 task.py {{item}}\"\n  }}\n}}\n"
+        );
+        let name = "p.vcp".to_string();
+        let mut loader = vcp::check::MemoryLoader::new([(name.clone(), text)]);
+        let (checked, output) = vcp::compile(&[name], &mut loader, &Options::default());
+        assert!(checked.diagnostics.is_empty(), "{:?}", checked.diagnostics);
+        output.expect("builds").into_strings()
+    };
+    assert_eq!(build("range(300)"), build("range(0, 300)"));
+    assert_eq!(
+        build("range(300) by block"),
+        build("range(0, 300, 1) by block")
+    );
+}

@@ -3,7 +3,7 @@
 
 use super::items::plural;
 use super::pipeline::PipelineChecker;
-use super::values;
+use super::{fixes, values};
 use crate::diag::{Code, Diagnostic, did_you_mean};
 use crate::ir::{self, EnvValue};
 use crate::syntax::ast::Expr;
@@ -20,7 +20,11 @@ impl PipelineChecker<'_> {
                         key.span,
                         format!("`{name}` is not a valid environment variable name: {why}"),
                     )
-                    .with_label("invalid name"),
+                    .with_label("invalid name")
+                    .with_help(match fixes::env_name(&name) {
+                        Some(fixed) => format!("write `{fixed}`"),
+                        None => "write a name such as `LOG_LEVEL`".into(),
+                    }),
                 );
                 continue;
             }
@@ -63,7 +67,11 @@ impl PipelineChecker<'_> {
                                     plural(args.len(), "argument")
                                 ),
                             )
-                            .with_label(format!("{kind}(\"name\", \"key\")")),
+                            .with_label(format!("{kind}(\"name\", \"key\")"))
+                            .with_help(format!(
+                                "write `{kind}(\"<{}-name>\", \"<key>\")`: the object's name and the key of the value in it",
+                                if kind == "secret" { "secret" } else { "config-map" }
+                            )),
                         );
                         continue;
                     }
@@ -80,11 +88,18 @@ impl PipelineChecker<'_> {
                     let Some(key_text) = key_text.filter(|k| match values::config_key(k) {
                         Ok(()) => true,
                         Err(why) => {
-                            self.diags.push(Diagnostic::error(
-                                Code::BadName,
-                                args[1].span(),
-                                format!("key `{k}` is not valid: {why}"),
-                            ));
+                            self.diags.push(
+                                Diagnostic::error(
+                                    Code::BadName,
+                                    args[1].span(),
+                                    format!("key `{k}` is not valid: {why}"),
+                                )
+                                .with_label("invalid key")
+                                .with_help(match fixes::label_value(k) {
+                                    Some(fixed) if values::config_key(&fixed).is_ok() => format!("write `\"{fixed}\"` (keys are letters, digits, `-`, `_` and `.`)"),
+                                    _ => "keys are 1 to 253 letters, digits, `-`, `_` and `.`, such as `password`".into(),
+                                }),
+                            );
                             false
                         }
                     }) else {

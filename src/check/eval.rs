@@ -3,7 +3,7 @@
 //! every mistake of a file is reported in one run.
 
 use super::params::Params;
-use super::values;
+use super::{fixes, values};
 use crate::diag::{Code, Diagnostic, Diagnostics, did_you_mean};
 use crate::ir::{self, ParamValue};
 use crate::source::{SourceMap, Span};
@@ -39,16 +39,16 @@ impl Eval<'_> {
             }
             _ => {}
         }
-        let mut diag = Diagnostic::error(
-            Code::WrongType,
-            expr.span(),
-            format!("expected {expected}, found {}", expr.describe()),
-        )
-        .with_label(format!("expected {expected}"));
-        if let Some(h) = help {
-            diag = diag.with_help(h);
-        }
-        self.diags.push(diag);
+        let help = help.unwrap_or_else(|| what_to_write(expected));
+        self.diags.push(
+            Diagnostic::error(
+                Code::WrongType,
+                expr.span(),
+                format!("expected {expected}, found {}", expr.describe()),
+            )
+            .with_label(format!("expected {expected}"))
+            .with_help(help),
+        );
     }
 
     /// The parameter a name refers to, reporting E0201 when there is none.
@@ -178,13 +178,35 @@ impl Eval<'_> {
                             i.span,
                             format!("parameter `{}` is not an `int`", i.name),
                         )
-                        .with_label("expected an integer"),
+                        .with_label("expected an integer")
+                        .with_help(format!(
+                            "declare it `param {}: int = ...`, or write a number here",
+                            i.name
+                        )),
                     );
                     return None;
                 }
             },
             Expr::Ident(i) => {
                 self.param(&i.name, i.span);
+                return None;
+            }
+            // `5e9`: a whole number in scientific notation, which integer
+            // fields do not read; say what it would be in digits.
+            Expr::Quantity { text, span } if let Some(v) = scientific_integer(text) => {
+                if v < min as f64 || v > max as f64 {
+                    self.out_of_range(*span, what, text, min, max);
+                } else {
+                    self.diags.push(
+                        Diagnostic::error(
+                            Code::WrongType,
+                            *span,
+                            format!("expected an integer, found `{text}` in scientific notation"),
+                        )
+                        .with_label("expected an integer")
+                        .with_help(format!("write it in digits: `{}`", v as i64)),
+                    );
+                }
                 return None;
             }
             _ => {
@@ -202,7 +224,7 @@ impl Eval<'_> {
     fn out_of_range(&mut self, span: Span, what: &str, text: &str, min: i64, max: i64) {
         let too_small = match text.parse::<i64>() {
             Ok(v) => v < min,
-            Err(_) => text.starts_with('-'),
+            Err(_) => scientific_integer(text).map_or(text.starts_with('-'), |v| v < min as f64),
         };
         let range = if max < i64::from(i32::MAX) {
             format!("between {min} and {max}")
@@ -217,7 +239,8 @@ impl Eval<'_> {
                 span,
                 format!("`{what}` = {text} is out of range: it must be {range}"),
             )
-            .with_label(format!("must be {range}")),
+            .with_label(format!("must be {range}"))
+            .with_help(range_help(what, min, max, too_small)),
         );
     }
 
@@ -273,7 +296,10 @@ impl Eval<'_> {
                         format!("`{text}` is not a valid duration: {why}"),
                     )
                     .with_label("invalid duration")
-                    .with_help("durations look like `30s`, `10m`, `2h`, `1d` or `1h30m`"),
+                    .with_help(match fixes::duration(&text) {
+                        Some(fixed) => format!("write `{fixed}`"),
+                        None => "durations look like `30s`, `10m`, `2h`, `1d` or `1h30m`".into(),
+                    }),
                 );
                 None
             }
@@ -299,11 +325,70 @@ impl Eval<'_> {
                         span,
                         format!("`{text}` is not a valid quantity: {why}"),
                     )
-                    .with_label("invalid quantity"),
+                    .with_label("invalid quantity")
+                    .with_help(quantity_help(&text)),
                 );
                 None
             }
         }
+    }
+}
+
+/// The value of a whole number written like `5e9` or `1.5E3`.
+fn scientific_integer(text: &str) -> Option<f64> {
+    let v: f64 = text.parse().ok()?;
+    (text.contains(['e', 'E']) && v.is_finite() && v.fract() == 0.0).then_some(v)
+}
+
+/// The help of a value of the wrong type, by what was expected.
+fn what_to_write(expected: &str) -> String {
+    if expected == "an integer" {
+        "write a whole number without quotes, such as `4`".into()
+    } else if expected.starts_with("a boolean") {
+        "write `true` or `false`, without quotes".into()
+    } else if expected.starts_with("a duration") {
+        "write a duration such as `30m`, `2h` or `1h30m`".into()
+    } else if expected.starts_with("a quantity") {
+        "write a quantity such as `500m`, `2` or `4Gi`".into()
+    } else if expected == "a string" {
+        "write text in double quotes: \"...\"".into()
+    } else if expected == "a stage name" {
+        "write the names of earlier stages, without quotes: `after = [extract]`".into()
+    } else if expected.starts_with("a template name") {
+        "write the names of templates, without quotes: `use = gpu` or `use = [base, gpu]`".into()
+    } else {
+        format!("write {expected}")
+    }
+}
+
+/// The help of a number out of range: the range, and the nearest value in it.
+fn range_help(what: &str, min: i64, max: i64, too_small: bool) -> String {
+    let range = match (min, max) {
+        (i64::MIN, i64::MAX) => "a whole number that fits in 64 bits".to_string(),
+        (min, i64::MAX) => format!("a whole number of {min} or more"),
+        (min, max) => format!("a whole number from {min} to {max}"),
+    };
+    let field = what.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+    let mut help = if field && (too_small || max <= 1_000_000) {
+        let nearest = if too_small { min } else { max };
+        format!("write {range}, such as `{what} = {nearest}`")
+    } else {
+        format!("write {range}")
+    };
+    if max == i64::from(i32::MAX) {
+        help.push_str(" (Kubernetes keeps it in 32 bits)");
+    }
+    help
+}
+
+/// The help of an invalid quantity: the right unit for the one written.
+fn quantity_help(text: &str) -> String {
+    match fixes::quantity(text) {
+        Some((binary, decimal)) => format!(
+            "write `{binary}` (powers of 1024, as memory is usually meant) or `{decimal}` (powers of 1000)"
+        ),
+        None if text.starts_with('-') => "write a positive amount, such as `500m` or `4Gi`".into(),
+        None => "quantities are a number and a suffix: `500m` (CPU), `2`, `4Gi`, `512Mi`".into(),
     }
 }
 

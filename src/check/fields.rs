@@ -334,7 +334,8 @@ impl PipelineChecker<'_> {
                                     format!("`{}` is set twice", f.key.name),
                                 )
                                 .with_label("second value")
-                                .with_secondary(*first, "first set here"),
+                                .with_secondary(*first, "first set here")
+                                .with_help("keep one of them"),
                             );
                             continue;
                         }

@@ -52,9 +52,25 @@ impl PipelineChecker<'_> {
                         ),
                     )
                     .with_label("unknown stage");
-                    if let Some(m) = did_you_mean(&dep.name, names.iter().copied()) {
-                        diag = diag.with_help(format!("did you mean `{m}`?"));
-                    }
+                    diag = match did_you_mean(&dep.name, names.iter().copied()) {
+                        Some(m) => diag.with_help(format!("did you mean `{m}`?")),
+                        None => {
+                            let others: Vec<String> = names
+                                .iter()
+                                .filter(|n| **n != name.as_str())
+                                .take(8)
+                                .map(|n| format!("`{n}`"))
+                                .collect();
+                            if others.is_empty() {
+                                diag.with_help("this pipeline has no other stage: remove `after`, or add the stage it waits for")
+                            } else {
+                                diag.with_help(format!(
+                                    "`after` names stages of the same pipeline: {}",
+                                    others.join(", ")
+                                ))
+                            }
+                        }
+                    };
                     self.diags.push(diag);
                     bad = true;
                 } else if dep.name == *name {
@@ -64,7 +80,10 @@ impl PipelineChecker<'_> {
                             dep.span,
                             format!("stage `{name}` runs after itself"),
                         )
-                        .with_label("it would never start"),
+                        .with_label("it would never start")
+                        .with_help(format!(
+                            "remove `{name}` from its `after` list; `after` names the stages that must finish first"
+                        )),
                     );
                     bad = true;
                 }

@@ -99,25 +99,35 @@ impl PipelineChecker<'_> {
             }
             Expr::Call { name, args, span } => match name.name.parse::<SourceKind>() {
                 Ok(SourceKind::Range) => {
-                    if !(2..=3).contains(&args.len()) {
+                    if !(1..=3).contains(&args.len()) {
                         self.diags.push(
                             Diagnostic::error(
                                 Code::BadShardArgs,
                                 *span,
                                 format!(
-                                    "`range` takes 2 or 3 arguments, got {}",
+                                    "`range` takes 1 to 3 arguments, got {}",
                                     plural(args.len(), "argument")
                                 ),
                             )
-                            .with_label("range(start, end) or range(start, end, step)"),
+                            .with_label("range(end), range(start, end) or range(start, end, step)")
+                            .with_help(
+                                "write `range(300)` for 0 to 299, `range(1, 301)` for 1 to 300, or `range(0, 300, 10)` for every tenth",
+                            ),
                         );
                         return None;
                     }
                     // Items are computed by awk in the wrapper, in doubles:
                     // keep them exact and printable as integers everywhere.
                     let limit = i64::from(i32::MAX);
-                    let start = self.eval().int(&args[0], "range start", -limit, limit);
-                    let end = self.eval().int(&args[1], "range end", -limit, limit);
+                    // `range(end)` counts from 0, as Python's does.
+                    let (start, end) = match args.as_slice() {
+                        [end] => (Some(0), self.eval().int(end, "range end", -limit, limit)),
+                        [start, end, ..] => (
+                            self.eval().int(start, "range start", -limit, limit),
+                            self.eval().int(end, "range end", -limit, limit),
+                        ),
+                        [] => return None,
+                    };
                     let step = match args.get(2) {
                         Some(s) => {
                             let step = self.eval().int(s, "range step", -limit, limit)?;
@@ -128,7 +138,10 @@ impl PipelineChecker<'_> {
                                         s.span(),
                                         "a range step cannot be 0",
                                     )
-                                    .with_label("would never end"),
+                                    .with_label("would never end")
+                                    .with_help(
+                                        "write a step of 1 or more to count up (`range(0, 300, 1)`), or below 0 to count down (`range(300, 0, -1)`)",
+                                    ),
                                 );
                                 return None;
                             }
@@ -164,20 +177,32 @@ impl PipelineChecker<'_> {
                                 "lines(\"/data/items.txt\")"
                             } else {
                                 "files(\"/data/*.csv\")"
+                            })
+                            .with_help(if kind == SourceKind::Lines {
+                                "write one path, to a file with one item a line: `lines(\"/data/items.txt\")`"
+                            } else {
+                                "write one glob; to read several folders, match them in one pattern: `files(\"/data/*/*.csv\")`"
                             }),
                         );
                         return None;
                     }
                     let text = self.eval().string(&args[0])?;
                     if text.is_empty() || text.contains(['\n', '\0']) {
-                        self.diags.push(Diagnostic::error(
-                            Code::BadShardArgs,
-                            args[0].span(),
-                            format!(
-                                "the argument of `{}` must be a non-empty path on one line",
-                                name.name
-                            ),
-                        ));
+                        self.diags.push(
+                            Diagnostic::error(
+                                Code::BadShardArgs,
+                                args[0].span(),
+                                format!(
+                                    "the argument of `{}` must be a non-empty path on one line",
+                                    name.name
+                                ),
+                            )
+                            .with_help(if kind == SourceKind::Lines {
+                                "write the path of a file on a volume: `lines(\"/data/items.txt\")`"
+                            } else {
+                                "write a glob of files on a volume: `files(\"/data/*.csv\")`"
+                            }),
+                        );
                         return None;
                     }
                     Some(if kind == SourceKind::Lines {

@@ -46,10 +46,15 @@ pub(super) fn load(roots: &[String], loader: &mut dyn Loader, diags: &mut Diagno
                 let id = state.add(name, text, Origin::User);
                 root_ids.push(id);
             }
-            Err(err) => state.diags.push(Diagnostic::global(
-                Code::ImportNotFound,
-                format!("cannot read `{name}`: {err}"),
-            )),
+            Err(err) => state.diags.push(
+                Diagnostic::global(
+                    Code::ImportNotFound,
+                    format!("cannot read `{name}`: {err}"),
+                )
+                .with_help(
+                    "name a readable `.vcp` file, or a directory of them, relative to the current directory",
+                ),
+            ),
         }
     }
     // Depth-first over imports, with the path of files being visited, so that

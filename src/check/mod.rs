@@ -10,6 +10,7 @@
 mod env;
 mod eval;
 pub mod fields;
+mod fixes;
 mod graph;
 mod items;
 mod load;

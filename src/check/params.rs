@@ -1,7 +1,7 @@
 //! Parameters: declarations, defaults and `--set` overrides.
 
 use super::pipeline::PipelineChecker;
-use super::values;
+use super::{fixes, values};
 use crate::diag::{Code, Diagnostic, did_you_mean};
 use crate::ir::{self, ParamValue};
 use crate::source::Span;
@@ -71,7 +71,8 @@ impl PipelineChecker<'_> {
                         format!("parameter `{}` is declared twice", p.name.name),
                     )
                     .with_label("second declaration")
-                    .with_secondary(first, "first declared here"),
+                    .with_secondary(first, "first declared here")
+                    .with_help("remove one of them, or rename it (and its uses)"),
                 );
                 continue;
             }
@@ -132,7 +133,13 @@ impl PipelineChecker<'_> {
                                 .with_secondary(
                                     p.span,
                                     format!("`{}` is declared `{ty}` here", p.name.name),
-                                ),
+                                )
+                                .with_help(set_help(
+                                    &p.name.name,
+                                    ty,
+                                    &text,
+                                    p.default.as_ref().map(|d| self.sources.slice(d.span())),
+                                )),
                             );
                             None
                         }
@@ -181,7 +188,11 @@ impl PipelineChecker<'_> {
                     id.span,
                     "a parameter default cannot refer to another parameter",
                 )
-                .with_label("not allowed in a default"),
+                .with_label("not allowed in a default")
+                .with_help(format!(
+                    "write the value itself, or use `${{{}}}` where this parameter is used",
+                    id.name
+                )),
             );
             return None;
         }
@@ -194,6 +205,48 @@ impl PipelineChecker<'_> {
             "bool" => self.eval().bool(expr).map(ParamValue::Bool),
             _ => self.eval().duration(expr).map(ParamValue::Duration),
         }
+    }
+}
+
+/// The help of a `--set` value that does not fit the type `ty` of `name`:
+/// a value that does, the default's own text when there is one.
+fn set_help(name: &str, ty: &str, text: &str, default: Option<&str>) -> String {
+    let example = |fallback: &str| {
+        default
+            .filter(|d| !d.starts_with('"'))
+            .unwrap_or(fallback)
+            .to_string()
+    };
+    match ty {
+        "int" => {
+            let fixed = text
+                .trim()
+                .replace(['_', ','], "")
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.fract() == 0.0 && v.abs() < 9e15)
+                .map_or_else(|| example("4"), |v| (v as i64).to_string());
+            format!("`{name}` is an `int`: write a whole number, such as `--set {name}={fixed}`")
+        }
+        "bool" => {
+            let fixed = match text.to_ascii_lowercase().as_str() {
+                "true" | "yes" | "y" | "on" | "1" => "true",
+                _ => "false",
+            };
+            format!(
+                "`{name}` is a `bool`: write `--set {name}={fixed}` (exactly `true` or `false`)"
+            )
+        }
+        _ => match fixes::duration(text) {
+            Some(fixed) => format!("`{name}` is a `duration`: write `--set {name}={fixed}`"),
+            None if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => format!(
+                "`{name}` is a `duration`: add a unit, such as `--set {name}={text}s` or `--set {name}={text}m`"
+            ),
+            None => format!(
+                "`{name}` is a `duration`: write a number and a unit, such as `--set {name}={}`",
+                example("30m")
+            ),
+        },
     }
 }
 

@@ -7,8 +7,8 @@ use super::fields::BlockKind;
 use super::names;
 use super::params::Params;
 use super::scale;
-use super::values;
 use super::{Options, TemplateRef};
+use super::{fixes, values};
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::ir;
 use crate::source::{SourceMap, Span};
@@ -85,9 +85,7 @@ impl<'a> PipelineChecker<'a> {
                     format!("pipeline name `{name}` is not valid: {why}"),
                 )
                 .with_label("used in Job, JobFlow and host names")
-                .with_help(
-                    "pipeline names are lower-case letters, digits and `-`, starting with a letter",
-                ),
+                .with_help(decl_name_help("pipeline", &name)),
             );
         }
 
@@ -152,7 +150,11 @@ impl<'a> PipelineChecker<'a> {
                         }) {
                             self.diags.push(
                                 Diagnostic::error(Code::BadQueue, v.span(), format!("queue name `{q}` is not valid: {why}"))
-                                    .with_label("invalid queue name"),
+                                    .with_label("invalid queue name")
+                                    .with_help(match fixes::k8s_name(&q, values::dns1123_label) {
+                                        Some(fixed) => format!("did you mean `{fixed}`? Volcano queue names are lower-case letters, digits and `-`"),
+                                        None => "Volcano queue names are lower-case letters, digits and `-`, at most 63, such as `default`".into(),
+                                    }),
                             );
                         } else {
                             pipeline.queue = q;
@@ -199,7 +201,11 @@ impl<'a> PipelineChecker<'a> {
                         format!("stage `{}` is defined twice", stage.name.name),
                     )
                     .with_label("second definition")
-                    .with_secondary(first.span, "first defined here"),
+                    .with_secondary(first.span, "first defined here")
+                    .with_help(format!(
+                        "rename one of them (such as `stage {}-2`), or merge their fields into one stage",
+                        stage.name.name
+                    )),
                 );
                 continue;
             }
@@ -292,7 +298,8 @@ impl<'a> PipelineChecker<'a> {
                         v.span(),
                         format!("{what} `{text}` is not a valid Kubernetes name: {why}"),
                     )
-                    .with_label(format!("invalid {what}")),
+                    .with_label(format!("invalid {what}"))
+                    .with_help(name_help(&text, rule)),
                 );
                 None
             }
@@ -309,9 +316,16 @@ impl<'a> PipelineChecker<'a> {
                     format!("`{image}` is not a valid image reference: {why}"),
                 )
                 .with_label("invalid image")
-                .with_help(
-                    "images look like `python:3.12-slim` or `registry.example.com/team/app:1.4`",
-                ),
+                .with_help(match fixes::image(&image) {
+                    Some(fixed) if image.contains(char::is_whitespace) => {
+                        format!("write `{fixed}`; a command and its options go in `run`")
+                    }
+                    Some(fixed) => format!("write `{fixed}`"),
+                    None => {
+                        "images look like `python:3.12-slim` or `registry.example.com/team/app:1.4`"
+                            .into()
+                    }
+                }),
             );
             return None;
         }
@@ -330,11 +344,17 @@ impl<'a> PipelineChecker<'a> {
     pub(super) fn ttl(&mut self, v: &Expr) -> Option<u64> {
         let ttl = self.eval().duration(v)?;
         if ttl > i32::MAX as u64 {
-            self.diags.push(Diagnostic::error(
-                Code::OutOfRange,
-                v.span(),
-                "ttl is too long for Kubernetes (at most about 68 years)",
-            ));
+            self.diags.push(
+                Diagnostic::error(
+                    Code::OutOfRange,
+                    v.span(),
+                    "ttl is too long for Kubernetes (at most about 68 years)",
+                )
+                .with_label("at most 2147483647 seconds")
+                .with_help(
+                    "write a shorter time, such as `ttl = 7d`: it is how long Volcano keeps a finished job",
+                ),
+            );
             return None;
         }
         Some(ttl)
@@ -357,7 +377,11 @@ impl<'a> PipelineChecker<'a> {
                         key.span,
                         format!("{what} key `{}` is not valid: {why}", key.name),
                     )
-                    .with_label(format!("invalid {what} key")),
+                    .with_label(format!("invalid {what} key"))
+                    .with_help(match fixes::qualified_name(&key.name) {
+                        Some(fixed) => format!("write `{fixed}` (keys are `name` or `prefix/name`: letters, digits, `-`, `_`, `.`)"),
+                        None => "keys are `name` or `prefix/name`: letters, digits, `-`, `_` and `.`, such as `team` or `example.com/team`".into(),
+                    }),
                 );
                 continue;
             }
@@ -383,5 +407,28 @@ impl<'a> PipelineChecker<'a> {
             out.insert(key.name.clone(), text);
         }
         out
+    }
+}
+
+/// The help of an invalid Kubernetes name: the nearest valid one, or the rule.
+pub(super) fn name_help(text: &str, rule: fn(&str) -> Result<(), String>) -> String {
+    let dots = rule("a.b").is_ok();
+    match fixes::k8s_name(text, rule) {
+        Some(fixed) => format!("write `{fixed}`"),
+        None if dots => {
+            "names are lower-case letters, digits, `-` and `.`, starting and ending with a letter or digit".into()
+        }
+        None => "names are lower-case letters, digits and `-`, starting and ending with a letter or digit, at most 63".into(),
+    }
+}
+
+/// The help of an invalid pipeline or stage name (`what`): the rule, and the
+/// nearest valid name.
+pub(super) fn decl_name_help(what: &str, name: &str) -> String {
+    let rule =
+        format!("{what} names are lower-case letters, digits and `-`, starting with a letter");
+    match fixes::k8s_name(name, values::dns1035_label) {
+        Some(fixed) => format!("write `{what} {fixed}`: {rule}"),
+        None => rule,
     }
 }

@@ -2,7 +2,7 @@
 
 use super::fields::{BlockKind, TOLERATION_EFFECTS, TOLERATION_OPERATORS, alias};
 use super::pipeline::PipelineChecker;
-use super::values;
+use super::{fixes, values};
 use crate::diag::{Code, Diagnostic, did_you_mean};
 use crate::ir;
 use crate::source::Span;
@@ -75,11 +75,15 @@ impl PipelineChecker<'_> {
                 "gpu_model" => {
                     if let Some(model) = self.eval().text(value) {
                         if let Err(why) = values::label_value(&model) {
-                            self.diags.push(Diagnostic::error(
-                                Code::BadLabelValue,
-                                value.span(),
-                                format!("GPU model `{model}` cannot be a node label value: {why}"),
-                            ));
+                            self.diags.push(
+                                Diagnostic::error(
+                                    Code::BadLabelValue,
+                                    value.span(),
+                                    format!("GPU model `{model}` cannot be a node label value: {why}"),
+                                )
+                                .with_label("selects nodes by this label value")
+                                .with_help(label_value_help(&model, "write the model as your nodes' label shows it (`kubectl get nodes -L nvidia.com/gpu.product`)")),
+                            );
                         } else {
                             r.gpu_model = Some(model);
                             gpu_model_span = Some(span);
@@ -89,11 +93,14 @@ impl PipelineChecker<'_> {
                 "gpu_model_label" => {
                     if let Some(label) = self.eval().string(value) {
                         if let Err(why) = values::qualified_name(&label) {
-                            self.diags.push(Diagnostic::error(
-                                Code::BadLabelKey,
-                                value.span(),
-                                format!("`{label}` is not a valid node label key: {why}"),
-                            ));
+                            self.diags.push(
+                                Diagnostic::error(
+                                    Code::BadLabelKey,
+                                    value.span(),
+                                    format!("`{label}` is not a valid node label key: {why}"),
+                                )
+                                .with_help(label_key_help(&label)),
+                            );
                         } else {
                             r.gpu_model_label = label;
                         }
@@ -138,25 +145,34 @@ impl PipelineChecker<'_> {
         let mut out = BTreeMap::new();
         for (key, value, _) in self.map_entries(maps, "node label") {
             if let Err(why) = values::qualified_name(&key.name) {
-                self.diags.push(Diagnostic::error(
-                    Code::BadLabelKey,
-                    key.span,
-                    format!("node label key `{}` is not valid: {why}", key.name),
-                ));
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::BadLabelKey,
+                        key.span,
+                        format!("node label key `{}` is not valid: {why}", key.name),
+                    )
+                    .with_help(label_key_help(&key.name)),
+                );
                 continue;
             }
             let Some(text) = self.eval().text(value) else {
                 continue;
             };
             if let Err(why) = values::label_value(&text) {
-                self.diags.push(Diagnostic::error(
-                    Code::BadLabelValue,
-                    value.span(),
-                    format!(
-                        "node label value `{}` is not valid: {why}",
-                        text.escape_debug()
-                    ),
-                ));
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::BadLabelValue,
+                        value.span(),
+                        format!(
+                            "node label value `{}` is not valid: {why}",
+                            text.escape_debug()
+                        ),
+                    )
+                    .with_help(label_value_help(
+                        &text,
+                        "write the value as `kubectl get nodes --show-labels` shows it",
+                    )),
+                );
                 continue;
             }
             out.insert(key.name.clone(), text);
@@ -192,11 +208,15 @@ impl PipelineChecker<'_> {
                     "key" => match self.eval().string(v) {
                         Some(k) if values::qualified_name(&k).is_ok() => t.key = Some(k),
                         Some(k) => {
-                            self.diags.push(Diagnostic::error(
-                                Code::BadLabelKey,
-                                v.span(),
-                                format!("taint key `{k}` is not valid"),
-                            ));
+                            let why = values::qualified_name(&k).err().unwrap_or_default();
+                            self.diags.push(
+                                Diagnostic::error(
+                                    Code::BadLabelKey,
+                                    v.span(),
+                                    format!("taint key `{k}` is not valid: {why}"),
+                                )
+                                .with_help(label_key_help(&k)),
+                            );
                             ok = false;
                         }
                         None => ok = false,
@@ -219,19 +239,25 @@ impl PipelineChecker<'_> {
                 ok = false;
             }
             if t.key.is_none() && t.operator.as_deref() != Some("Exists") {
-                self.diags.push(Diagnostic::error(
-                    Code::WrongType,
-                    item.span(),
-                    "a toleration without `key` must use `operator = \"Exists\"`",
-                ));
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::WrongType,
+                        item.span(),
+                        "a toleration without `key` must use `operator = \"Exists\"`",
+                    )
+                    .with_help("name the taint (`key = \"nvidia.com/gpu\"`), or tolerate every taint with `operator = \"Exists\"`"),
+                );
                 ok = false;
             }
             if t.toleration_seconds.is_some() && t.effect.as_deref() != Some("NoExecute") {
-                self.diags.push(Diagnostic::error(
-                    Code::WrongType,
-                    spans.get("seconds").copied().unwrap_or(item.span()),
-                    "`seconds` only applies with `effect = \"NoExecute\"`",
-                ));
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::WrongType,
+                        spans.get("seconds").copied().unwrap_or(item.span()),
+                        "`seconds` only applies with `effect = \"NoExecute\"`",
+                    )
+                    .with_help("add `effect = \"NoExecute\"`, or remove `seconds`"),
+                );
                 ok = false;
             }
             if ok {
@@ -252,10 +278,36 @@ impl PipelineChecker<'_> {
             format!("`{text}` is not a valid {what}"),
         )
         .with_label(format!("expected one of {}", options.join(", ")));
-        if let Some(s) = did_you_mean(&text, options.iter().copied()) {
-            diag = diag.with_help(format!("did you mean `{s}`?"));
-        }
+        diag = match did_you_mean(&text, options.iter().copied()).or_else(|| {
+            options
+                .iter()
+                .copied()
+                .find(|o| o.eq_ignore_ascii_case(&text))
+        }) {
+            Some(s) => diag.with_help(format!("did you mean `{s}`?")),
+            None => diag.with_help(format!("write one of `{}`", options.join("`, `"))),
+        };
         self.diags.push(diag);
         None
+    }
+}
+
+/// The help of an invalid label value: the nearest valid one, or `otherwise`.
+fn label_value_help(text: &str, otherwise: &str) -> String {
+    match fixes::label_value(text) {
+        Some(fixed) => format!(
+            "write `{fixed}`, if that is how your nodes are labelled: label values are at most 63 letters, digits, `-`, `_` and `.`"
+        ),
+        None => {
+            format!("{otherwise}: label values are at most 63 letters, digits, `-`, `_` and `.`")
+        }
+    }
+}
+
+/// The help of an invalid label key: the nearest valid one, or the rule.
+fn label_key_help(key: &str) -> String {
+    match fixes::qualified_name(key) {
+        Some(fixed) => format!("write `{fixed}` (keys are `name` or `prefix/name`: letters, digits, `-`, `_`, `.`)"),
+        None => "keys are `name` or `prefix/name`: letters, digits, `-`, `_` and `.`, such as `nvidia.com/gpu.product`".into(),
     }
 }

@@ -3,7 +3,7 @@
 
 use super::fields::BlockKind;
 use super::pipeline::PipelineChecker;
-use super::values;
+use super::{fixes, values};
 use crate::diag::{Code, Diagnostic};
 use crate::ir::{self, ArgPart, Command};
 use crate::source::Span;
@@ -40,9 +40,7 @@ impl PipelineChecker<'_> {
                     format!("stage name `{name}` is not valid: {why}"),
                 )
                 .with_label("used in Job and host names")
-                .with_help(
-                    "stage names are lower-case letters, digits and `-`, starting with a letter",
-                ),
+                .with_help(super::pipeline::decl_name_help("stage", &name)),
             );
         }
         let mut layers = Vec::new();
@@ -108,11 +106,16 @@ impl PipelineChecker<'_> {
         let timeout = match value("timeout") {
             Some(v) => match self.eval().duration(v) {
                 Some(0) => {
-                    self.diags.push(Diagnostic::error(
-                        Code::OutOfRange,
-                        v.span(),
-                        "a timeout of 0 would stop every worker at once",
-                    ));
+                    self.diags.push(
+                        Diagnostic::error(
+                            Code::OutOfRange,
+                            v.span(),
+                            "a timeout of 0 would stop every worker at once",
+                        )
+                        .with_help(
+                            "write the longest time an item may take, such as `timeout = 30m`, or remove `timeout` for no limit",
+                        ),
+                    );
                     None
                 }
                 other => other.map(Some),
@@ -180,7 +183,11 @@ impl PipelineChecker<'_> {
                                 v.span(),
                                 format!("working_dir `{p}` is not valid: {why}"),
                             )
-                            .with_label("invalid path"),
+                            .with_label("invalid path")
+                            .with_help(match fixes::absolute_path(&p) {
+                                Some(fixed) => format!("write an absolute path in the container, such as `working_dir = \"{fixed}\"`"),
+                                None => "write an absolute path in the container, such as `/app`".into(),
+                            }),
                         );
                         None
                     }
@@ -257,7 +264,8 @@ impl PipelineChecker<'_> {
                 if items.is_empty() {
                     self.diags.push(
                         Diagnostic::error(Code::WrongType, *span, "the argument list is empty")
-                            .with_label("no program to run"),
+                            .with_label("no program to run")
+                            .with_help("name the program and its arguments: `run = [\"python3\", \"task.py\"]`"),
                     );
                     return None;
                 }
@@ -282,7 +290,8 @@ impl PipelineChecker<'_> {
                 if code.trim().is_empty() {
                     self.diags.push(
                         Diagnostic::error(Code::WrongType, v.span(), "the command is empty")
-                            .with_label("nothing to run"),
+                            .with_label("nothing to run")
+                            .with_help("write the shell command to run, such as `run = \"python3 task.py {item}\"`"),
                     );
                     return None;
                 }

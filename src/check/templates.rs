@@ -81,7 +81,12 @@ impl<'a> PipelineChecker<'a> {
                             name.span,
                             format!("template cycle: {}", cycle.join(" -> ")),
                         )
-                        .with_label("uses a template that uses this one"),
+                        .with_label("uses a template that uses this one")
+                        .with_help(format!(
+                            "remove `{}` from the `use` of `{}`: a template may use others, but never, through them, itself",
+                            t.decl.name.name,
+                            chain.last().copied().unwrap_or_default()
+                        )),
                     );
                     continue;
                 }

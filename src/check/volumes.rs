@@ -2,7 +2,7 @@
 
 use super::fields::BlockKind;
 use super::pipeline::PipelineChecker;
-use super::values;
+use super::{fixes, values};
 use crate::diag::{Code, Diagnostic};
 use crate::ir;
 use crate::source::Span;
@@ -23,7 +23,11 @@ impl PipelineChecker<'_> {
                         decl.name.span,
                         format!("volume `{name}` is defined twice"),
                     )
-                    .with_secondary(*first, "first defined here"),
+                    .with_label("second definition")
+                    .with_secondary(*first, "first defined here")
+                    .with_help(format!(
+                        "rename one of them (such as `volume {name}-2`), or remove the second"
+                    )),
                 );
                 continue;
             }
@@ -35,7 +39,11 @@ impl PipelineChecker<'_> {
                         decl.name.span,
                         format!("volume name `{name}` is not valid: {why}"),
                     )
-                    .with_label("becomes a pod volume name"),
+                    .with_label("becomes a pod volume name")
+                    .with_help(match fixes::k8s_name(name, values::dns1123_label) {
+                        Some(fixed) => format!("write `volume {fixed}` (volume names are lower-case letters, digits and `-`)"),
+                        None => "volume names are lower-case letters, digits and `-`, such as `volume data`".into(),
+                    }),
                 );
             } else if name == "vcp-scripts" {
                 self.diags.push(
@@ -76,7 +84,11 @@ impl PipelineChecker<'_> {
                                     f.value.span(),
                                     format!("mount path `{path}` is not valid: {why}"),
                                 )
-                                .with_label("invalid mount path"),
+                                .with_label("invalid mount path")
+                                .with_help(match fixes::absolute_path(&path.replace(':', "-")) {
+                                    Some(fixed) => format!("write an absolute path in the container: `mount = \"{fixed}\"`"),
+                                    None => "write an absolute path in the container, such as `mount = \"/data\"`".into(),
+                                }),
                             );
                         } else if path.trim_end_matches('/').is_empty() {
                             self.diags.push(
@@ -109,7 +121,12 @@ impl PipelineChecker<'_> {
                                     f.value.span(),
                                     format!("two volumes are mounted at `{path}`"),
                                 )
-                                .with_secondary(*first, "first mounted here"),
+                                .with_label("mounted again here")
+                                .with_secondary(*first, "first mounted here")
+                                .with_help(format!(
+                                    "mount each volume at a directory of its own, such as `{}-2`",
+                                    path.trim_end_matches('/')
+                                )),
                             );
                         } else {
                             mounts.insert(path.clone(), f.value.span());
@@ -118,11 +135,16 @@ impl PipelineChecker<'_> {
                     }
                     "local" => match self.eval().string(&f.value) {
                         Some(path) if path.is_empty() || path.contains(['\n', '\0']) => {
-                            self.diags.push(Diagnostic::error(
-                                Code::BadPath,
-                                f.value.span(),
-                                "`local` must be a non-empty path on one line",
-                            ));
+                            self.diags.push(
+                                Diagnostic::error(
+                                    Code::BadPath,
+                                    f.value.span(),
+                                    "`local` must be a non-empty path on one line",
+                                )
+                                .with_help(
+                                    "write the folder `vcp run` uses for this volume, relative to this file, such as `local = \"data\"`",
+                                ),
+                            );
                         }
                         other => local = other,
                     },

@@ -10,6 +10,8 @@ use std::path::PathBuf;
 #[command(
     name = "vcp",
     version,
+    // Each subcommand's man page (`vcp man DIR`) carries the version.
+    propagate_version = true,
     about = "Compile .vcp pipelines to Volcano Jobs, JobFlows and wrapper scripts",
     long_about = "vcp compiles .vcp pipeline files into Volcano manifests (Job, JobFlow, \
                   JobTemplate, ConfigMap) and one wrapper script per stage, checked before \
@@ -160,6 +162,11 @@ pub(super) enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff): `vcp man > vcp.1`.
-    Man,
+    /// Print the man page (roff): `vcp man > vcp.1`; or write it and one
+    /// page per subcommand (vcp-build.1, ...) into a directory: `vcp man
+    /// ~/.local/share/man/man1`.
+    Man {
+        /// Write vcp.1 and vcp-<command>.1 here instead of printing vcp.1.
+        dir: Option<PathBuf>,
+    },
 }

@@ -10,7 +10,7 @@
 use super::render::{self, Style};
 use crate::source::{Origin, SourceMap};
 use std::fs;
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -19,6 +19,12 @@ use std::process::ExitCode;
 /// change under `check`, has syntax errors or could not be read or written,
 /// 2 a path does not exist or names no `.vcp` file.
 pub fn format_files(paths: &[PathBuf], check: bool) -> ExitCode {
+    let style = super::term::stderr_style(super::args::ColorChoice::Auto);
+    format_files_styled(paths, check, style)
+}
+
+/// [`format_files`], with syntax errors shown in `style` (`--color`).
+pub(super) fn format_files_styled(paths: &[PathBuf], check: bool, style: Style) -> ExitCode {
     let files = match expand(paths) {
         Ok(files) if files.is_empty() => {
             let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
@@ -30,10 +36,6 @@ pub fn format_files(paths: &[PathBuf], check: bool) -> ExitCode {
             eprintln!("error: {message}");
             return ExitCode::from(2);
         }
-    };
-    let style = Style {
-        color: io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-        width: 100,
     };
     let mut failed = false;
     let mut unformatted = false;

@@ -17,16 +17,18 @@ pub mod render;
 pub mod report;
 mod run;
 mod shards;
+mod term;
 
 pub use inputs::{FsLoader, display_name};
 pub(crate) use inputs::{compile_inputs, parse_sets, vcp_files_below};
 
 use crate::diag::Code;
 use crate::emit::{self, Keep};
-use args::{Cli, ColorChoice, Command};
+use args::{Cli, Command};
 use clap::{CommandFactory, Parser};
 use report::DiagnosticPrinter;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
 
 pub fn main() -> ExitCode {
@@ -38,16 +40,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    let style = render::Style {
-        color: match cli.color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-            }
-        },
-        width: 100,
-    };
+    let style = term::stderr_style(cli.color);
     let printer = DiagnosticPrinter {
         format: cli.message_format,
         style,
@@ -67,6 +60,12 @@ pub fn main() -> ExitCode {
             check,
             prune,
         } => {
+            if check && output.as_os_str() == "-" {
+                eprintln!(
+                    "error: `--check` compares an output directory with the build; `-o -` writes to stdout, which there is nothing to compare with\n\nhelp: name the directory to check: `vcp build --check FILES -o DIR`"
+                );
+                return ExitCode::from(2);
+            }
             // On stdout go the manifests alone.
             let keep = if !check && output.as_os_str() == "-" {
                 Keep::Manifests
@@ -110,20 +109,14 @@ pub fn main() -> ExitCode {
             printer,
         ),
         Command::Explain { code } => explain(&code),
-        Command::Fmt { paths, check } => fmt::format_files(&paths, check),
+        Command::Fmt { paths, check } => fmt::format_files_styled(&paths, check, style),
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "vcp", &mut std::io::stdout());
-            ExitCode::SUCCESS
+            // Generated in memory: clap_complete panics when its writer fails.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "vcp", &mut script);
+            stdout_bytes(&[&script])
         }
-        Command::Man => {
-            match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(1)
-                }
-            }
-        }
+        Command::Man { dir } => man(dir.as_deref()),
         Command::Run {
             file,
             pipeline,
@@ -153,16 +146,74 @@ pub fn main() -> ExitCode {
 /// large build are never joined into one string. A closed pipe (`vcp shards
 /// ... | head`) is a normal end, not an error.
 pub(crate) fn stdout(pieces: &[&str]) -> ExitCode {
+    let bytes: Vec<&[u8]> = pieces.iter().map(|p| p.as_bytes()).collect();
+    stdout_bytes(&bytes)
+}
+
+/// [`stdout`] for bytes. Every command that writes to stdout goes through
+/// here (or ignores write errors), so that a reader that went away ends vcp
+/// quietly with 0, and never with a panic or an error message.
+pub(crate) fn stdout_bytes(pieces: &[&[u8]]) -> ExitCode {
     let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
     let result = pieces
         .iter()
-        .try_for_each(|p| out.write_all(p.as_bytes()))
+        .try_for_each(|p| out.write_all(p))
         .and_then(|()| out.flush());
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: cannot write to stdout: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `vcp man`: the page of `vcp` on stdout; `vcp man DIR`: that page and one
+/// per subcommand (`vcp-build.1`, ...), the pages vcp.1 refers to, in DIR.
+fn man(dir: Option<&Path>) -> ExitCode {
+    let mut cli = Cli::command().disable_help_subcommand(true);
+    // Gives subcommands their display names (`vcp-build`), as in the pages'
+    // titles and vcp.1's references.
+    cli.build();
+    let render = |cmd: clap::Command| {
+        let man = clap_mangen::Man::new(cmd);
+        let mut page = Vec::new();
+        man.render(&mut page).map(|()| (man.get_filename(), page))
+    };
+    let Some(dir) = dir else {
+        return match render(cli) {
+            Ok((_, page)) => stdout_bytes(&[&page]),
+            Err(e) => {
+                eprintln!("error: cannot render the man page: {e}");
+                ExitCode::from(1)
+            }
+        };
+    };
+    let pages: std::io::Result<Vec<(String, Vec<u8>)>> = std::iter::once(cli.clone())
+        .chain(cli.get_subcommands().filter(|c| !c.is_hide_set()).cloned())
+        .map(render)
+        .collect();
+    let written = pages.and_then(|pages| {
+        std::fs::create_dir_all(dir)?;
+        for (name, page) in &pages {
+            // Beside it, then renamed: a reader never sees half a page.
+            let tmp = dir.join(format!(".{name}.vcp-tmp"));
+            std::fs::write(&tmp, page)?;
+            std::fs::rename(&tmp, dir.join(name))?;
+        }
+        Ok(pages.len())
+    });
+    match written {
+        Ok(n) => {
+            eprintln!("wrote {n} man pages to {}", dir.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!(
+                "error: cannot write the man pages to {}: {e}",
+                dir.display()
+            );
             ExitCode::from(1)
         }
     }

@@ -3,9 +3,10 @@
 //! kustomization, and one kustomization over every pipeline.
 
 use super::hash::{SEED, fingerprint, hash_spec, label_value, with_hash};
+use super::kustomize::{self, Kustomization};
 use super::output::{Output, Text, header};
 use super::records::with_run_key;
-use super::volcano::{self, Kustomization};
+use super::volcano;
 use super::{script, yaml};
 use crate::diag::{Code, Diagnostic};
 use crate::ir::{self, Build, JobKind, Pipeline};
@@ -144,7 +145,12 @@ fn pipeline_output(
     resources.sort_unstable();
     files.insert(
         format!("{folder}kustomization.yaml"),
-        yaml::document(&header, &Kustomization::new(resources)).into(),
+        yaml::document(&header, &Kustomization::with_config(resources)).into(),
+    );
+    // Where the objects name each other, for overlays that rename them.
+    files.insert(
+        format!("{folder}{}", kustomize::CONFIG_FILE),
+        yaml::document(&header, &kustomize::transformer_config()).into(),
     );
     diags
 }

@@ -7,9 +7,12 @@
 //! - `output`: the output model ([`Output`], [`Text`]) and the header line;
 //! - `stream`: the manifests as one YAML stream (`vcp build -o -`);
 //! - `hash`: the spec-hash fingerprints of jobs and flows;
-//! - [`volcano`]: Jobs, JobTemplates, JobFlows, ConfigMaps, Kustomizations.
+//! - [`volcano`]: Jobs, JobTemplates, JobFlows, ConfigMaps;
+//! - [`kustomize`]: the kustomizations that list them, and where they name
+//!   each other (for overlays).
 
 mod hash;
+pub mod kustomize;
 mod layout;
 mod output;
 pub mod records;

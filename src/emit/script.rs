@@ -13,6 +13,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("worker.sh.j2", include_str!("templates/worker.sh.j2")),
     ("reduce.sh.j2", include_str!("templates/reduce.sh.j2")),
     ("lib.sh.j2", include_str!("templates/lib.sh.j2")),
+    ("items.sh.j2", include_str!("templates/items.sh.j2")),
 ];
 
 /// The file name of the shared library every stage script sources.

@@ -1,11 +1,12 @@
 //! The manifests of a build as one multi-document YAML stream (`vcp build
 //! -o -`), borrowed from the output without copying.
 
+use super::kustomize::is_kustomize_file;
 use super::output::{Output, is_generated};
 
 /// Every manifest of a build as one multi-document YAML stream, in the order
 /// `kubectl apply -f -` should create them: per pipeline, its ConfigMaps,
-/// its JobTemplates (or Job), its JobFlow. Kustomizations and the plain
+/// its JobTemplates (or Job), its JobFlow. kustomize's files and the plain
 /// script files are left out (the scripts are inside the ConfigMaps).
 pub fn stream(output: &Output) -> String {
     let mut out = String::new();
@@ -19,8 +20,7 @@ pub fn stream(output: &Output) -> String {
 pub fn stream_pieces(output: &Output) -> Vec<&str> {
     let mut pieces = Vec::new();
     for (path, text) in &output.files {
-        let name = path.rsplit('/').next().unwrap_or(path);
-        if !path.ends_with(".yaml") || name == "kustomization.yaml" {
+        if !path.ends_with(".yaml") || is_kustomize_file(path) {
             continue;
         }
         let mut parts = text.pieces();

@@ -1,6 +1,6 @@
 //! The Volcano objects vcp emits, as typed serde structs (field names from
 //! Volcano's CRDs, `tests/fixtures/volcano/crds/`), and their construction
-//! from the IR; with them the kustomizations that list them. Pod templates are k8s-openapi types. Fields serialize in
+//! from the IR. Pod templates are k8s-openapi types. Fields serialize in
 //! declaration order; maps are `BTreeMap`, so the output is deterministic.
 
 use crate::ir::{self, EnvValue, JobKind, Pipeline, Stage};
@@ -328,7 +328,7 @@ fn env_var(e: &ir::EnvVar) -> core::EnvVar {
     match &e.value {
         EnvValue::Literal(v) => core::EnvVar {
             name: e.name.clone(),
-            value: Some(v.clone()),
+            value: Some(kubelet_literal(v)),
             value_from: None,
         },
         EnvValue::Secret { name, key } => core::EnvVar {
@@ -356,6 +356,14 @@ fn env_var(e: &ir::EnvVar) -> core::EnvVar {
             }),
         },
     }
+}
+
+/// `value` as the kubelet must read it to give the container `value`: the
+/// kubelet expands `$(NAME)` of an earlier variable and turns `$$` into `$`
+/// in env values (k8s.io/kubernetes `third_party/forked/golang/expansion`),
+/// so every `$` is written `$$` and nothing is expanded.
+pub fn kubelet_literal(value: &str) -> String {
+    value.replace('$', "$$")
 }
 
 /// Requests equal limits: predictable placement, and the only form
@@ -488,24 +496,5 @@ pub fn scripts_config_map(
         ),
         data: Some(scripts),
         ..core::ConfigMap::default()
-    }
-}
-
-/// A kustomize entry point listing the files (or folders) of a build.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Kustomization {
-    api_version: &'static str,
-    kind: &'static str,
-    resources: Vec<String>,
-}
-
-impl Kustomization {
-    pub fn new(resources: Vec<String>) -> Kustomization {
-        Kustomization {
-            api_version: "kustomize.config.k8s.io/v1beta1",
-            kind: "Kustomization",
-            resources,
-        }
     }
 }

@@ -41,11 +41,14 @@ impl<'a> Lowering<'a> {
     }
 
     fn malformed(&mut self, span: Span) {
-        self.diags.push(Diagnostic::error(
-            Code::Syntax,
-            span,
-            "the parser could not read this (please report: the grammar and the lowering disagree)",
-        ));
+        self.diags.push(
+            Diagnostic::error(
+                Code::Syntax,
+                span,
+                "the parser could not read this (please report: the grammar and the lowering disagree)",
+            )
+            .with_help("this is a bug in vcp: please report it with this file; rewriting the line differently may avoid it"),
+        );
     }
 
     pub(super) fn file(&mut self, pair: Pair<'_, Rule>) -> Vec<Item> {

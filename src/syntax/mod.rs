@@ -171,7 +171,8 @@ fn explain_junk(
     };
     match VcpParser::parse(rule, line) {
         Err(err) => syntax_error(file, source, offset, &err),
-        Ok(_) => Diagnostic::error(Code::Syntax, whole, "this cannot appear here"),
+        Ok(_) => Diagnostic::error(Code::Syntax, whole, "this cannot appear here")
+            .with_help("remove this line, or move it into the block where it belongs"),
     }
 }
 
@@ -216,16 +217,41 @@ fn syntax_error(
     } else {
         format!("expected {expected}, found {found}")
     };
-    let mut diag = Diagnostic::error(Code::Syntax, Span::new(file, pos, pos + len), message)
+    let diag = Diagnostic::error(Code::Syntax, Span::new(file, pos, pos + len), message)
         .with_label(if expected.is_empty() {
             "not expected here".to_string()
         } else {
             format!("expected {expected}")
         });
-    if let Some(help) = hint_at(source, pos) {
-        diag = diag.with_help(help);
+    diag.with_help(hint_at(source, pos).unwrap_or_else(|| fallback_hint(&expected, &source[pos..])))
+}
+
+/// A help for a syntax error no common slip explains: what to write there.
+fn fallback_hint(expected: &str, rest: &str) -> String {
+    if rest.starts_with(|c: char| c.is_ascii_digit())
+        && let Some(word) = rest
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+            .next()
+            .filter(|w| w.contains(|c: char| c.is_ascii_alphabetic()))
+    {
+        return format!(
+            "names start with a letter; a key that starts with a digit is written in quotes: `\"{word}\"`"
+        );
     }
-    diag
+    for (close, what) in [
+        ("`)`", "the call"),
+        ("`]`", "the list"),
+        ("`}`", "the block"),
+    ] {
+        if expected.contains(close) {
+            return format!("close {what} with {close}, or separate its items with commas");
+        }
+    }
+    if expected.is_empty() {
+        "remove this, or move it into the block where it belongs".to_string()
+    } else {
+        format!("write {expected} here (`vcp explain E0001` shows the syntax)")
+    }
 }
 
 /// The user's words for what the parser wanted.

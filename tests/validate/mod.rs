@@ -62,6 +62,11 @@ pub(crate) fn check_files(files: &[(String, String)]) -> Vec<String> {
             check_kustomization(path, text, files, &mut out);
             continue;
         }
+        if is_listed_configuration(path, files) {
+            // kustomize's transformer configuration: read by kustomize
+            // (tests/kustomize.rs runs it), never sent to the cluster.
+            continue;
+        }
         match serde_saphyr::from_multiple::<Value>(text) {
             Ok(documents) => {
                 for (index, value) in documents.into_iter().enumerate() {
@@ -107,6 +112,7 @@ fn check_kustomization(path: &str, text: &str, files: &[(String, String)], out: 
             "apiVersion",
             "kind",
             "resources",
+            "configurations",
             "commonLabels",
             "labels",
             "namespace",
@@ -120,6 +126,18 @@ fn check_kustomization(path: &str, text: &str, files: &[(String, String)], out: 
         out.push(format!("{path}: [kustomize] resources is not a list"));
         return;
     };
+    if let Some(configurations) = map.get("configurations") {
+        for c in configurations.as_array().into_iter().flatten() {
+            let exists = c
+                .as_str()
+                .is_some_and(|c| files.iter().any(|(p, _)| *p == format!("{dir}{c}")));
+            if !exists {
+                out.push(format!(
+                    "{path}: [kustomize] configuration {c} does not exist"
+                ));
+            }
+        }
+    }
     for r in resources {
         let Some(r) = r.as_str() else {
             out.push(format!("{path}: [kustomize] a resource is not a string"));
@@ -134,6 +152,23 @@ fn check_kustomization(path: &str, text: &str, files: &[(String, String)], out: 
             out.push(format!("{path}: [kustomize] resource {r} does not exist"));
         }
     }
+}
+
+/// Whether `path` is named in the `configurations` of the kustomization
+/// beside it.
+fn is_listed_configuration(path: &str, files: &[(String, String)]) -> bool {
+    let (dir, name) = path.rsplit_once('/').map_or(("", path), |(d, n)| (d, n));
+    let kustomization = if dir.is_empty() {
+        "kustomization.yaml".to_owned()
+    } else {
+        format!("{dir}/kustomization.yaml")
+    };
+    files
+        .iter()
+        .find(|(p, _)| *p == kustomization)
+        .and_then(|(_, text)| serde_saphyr::from_str::<Value>(text).ok())
+        .and_then(|value| value["configurations"].as_array().cloned())
+        .is_some_and(|list| list.iter().any(|c| c.as_str() == Some(name)))
 }
 
 /// Checks one YAML text (one or more documents) as if it were the only file

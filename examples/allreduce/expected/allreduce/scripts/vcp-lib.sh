@@ -956,13 +956,27 @@ vcp_worker_main() {
 }
 
 vcp_reduce_main() {
-  # The reduce step is rank 0 of one; WORLD_SIZE is the stage's worker count.
+  # The reduce step runs once, after every worker: it sees the environment
+  # the docs promise every command, as rank 0 of the stage's workers (the
+  # pod's own VC_* from Volcano's env plugin describe the one-pod reduce
+  # task, and are replaced). The workers are gone: no host list.
   RANK=0
   WORLD_SIZE=$VCP_WORKERS
+  VC_TASK_INDEX=0
+  VK_TASK_INDEX=0
+  VC_WORKER_NUM=$VCP_WORKERS
+  VC_WORKER_HOSTS=
+  VCP_WORKER_HOSTS=
+  VCP_MASTER_ADDR=
   VCP_REDUCE=1
-  export RANK WORLD_SIZE VCP_REDUCE
+  export RANK WORLD_SIZE VC_TASK_INDEX VK_TASK_INDEX VC_WORKER_NUM VC_WORKER_HOSTS VCP_WORKER_HOSTS VCP_MASTER_ADDR VCP_REDUCE
   VCP_WORK_DIR=${VCP_WORK_DIR:-${TMPDIR:-/tmp}/vcp-$VCP_PIPELINE-$VCP_STAGE-reduce}
   mkdir -p "$VCP_WORK_DIR" || vcp_die "cannot create $VCP_WORK_DIR"
-  export VCP_WORK_DIR
+  # Every item of the stage, in source order: the reduce's "shard" is all.
+  VCP_SHARD_FILE=$VCP_WORK_DIR/shard
+  vcp_items "$VCP_SHARD_FILE" || vcp_die "cannot list the stage's items"
+  VCP_ITEMS_TOTAL=$(($(wc -l <"$VCP_SHARD_FILE")))
+  VCP_SHARD_COUNT=$VCP_ITEMS_TOTAL
+  export VCP_WORK_DIR VCP_SHARD_FILE VCP_ITEMS_TOTAL VCP_SHARD_COUNT
   vcp_prefixed "[$VCP_STAGE reduce] " vcp_reduce
 }
