@@ -392,3 +392,103 @@ fn the_graph_shows_the_data_edge() {
         assert!(text.contains(edge), "{format}: {text}");
     }
 }
+
+// --- checkpoints: a pod killed in the middle of its items -------------------------
+
+/// Runs the worker script of stage `s` as its pod would (the env plugin's
+/// index, the pod's VC_WORKER_NUM and VCP_RUN_KEY, the volume at `volume`),
+/// in its own process group.
+fn pod_worker(
+    scripts: &std::path::Path,
+    volume: &std::path::Path,
+    key: &str,
+) -> std::process::Child {
+    use std::os::unix::process::CommandExt;
+    std::process::Command::new("sh")
+        .arg(scripts.join("s.sh"))
+        .env("VC_TASK_INDEX", "0")
+        .env("VC_WORKER_NUM", "1")
+        .env("VCP_RUN_KEY", key)
+        .env("VCP_VOLUME_WORK", volume)
+        .env("VCP_WORK_DIR", volume.join("pod-tmp"))
+        .env_remove("VCP_DONE_DIR")
+        .env_remove("VCP_STATE_DIR")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("sh runs")
+}
+
+fn count_lines(path: &std::path::Path) -> usize {
+    std::fs::read_to_string(path).map_or(0, |t| t.lines().count())
+}
+
+#[test]
+fn a_pod_killed_in_the_middle_of_an_item_and_restarted_runs_every_item_exactly_once() {
+    let source = r#"pipeline ckpt {
+  image = "busybox:1.36"
+  volume work { claim = "ckpt-work", mount = "/work" }
+  stage s {
+    shard      = range(0, 12)
+    run        = "echo {item} >> \"$VCP_VOLUME_WORK/started\"; sleep 0.3; echo {item} >> \"$VCP_VOLUME_WORK/finished\""
+    checkpoint = work
+  }
+}
+"#;
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let files = build_valid(source);
+    let key = run_key(&files, "ckpt/10-job-s.yaml");
+    let scripts = tmp.path().join("scripts");
+    std::fs::create_dir_all(&scripts).expect("mkdir");
+    for (path, text) in &files {
+        if let Some(name) = path.strip_prefix("ckpt/scripts/") {
+            std::fs::write(scripts.join(name), text).expect("write script");
+        }
+    }
+    let volume = tmp.path().join("volume");
+    std::fs::create_dir_all(&volume).expect("mkdir");
+    let (started, finished) = (volume.join("started"), volume.join("finished"));
+
+    // Killed (SIGKILL, the whole pod) while its fifth item sleeps.
+    let mut pod = pod_worker(&scripts, &volume, &key);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !(count_lines(&started) == 5 && count_lines(&finished) == 4) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the worker did not get going"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let pgid = pod.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pgid}")])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let _ = pod.wait();
+
+    // Restarted with the same build: the four done items are skipped.
+    let status = pod_worker(&scripts, &volume, &key).wait().expect("wait");
+    assert!(status.success());
+    let mut done: Vec<u32> = std::fs::read_to_string(&finished)
+        .expect("finished")
+        .lines()
+        .map(|l| l.parse().expect("number"))
+        .collect();
+    done.sort_unstable();
+    assert_eq!(
+        done,
+        (0..12).collect::<Vec<_>>(),
+        "every item finished exactly once"
+    );
+    // Only the item that was killed started twice.
+    assert_eq!(count_lines(&started), 13);
+    // The records are on the volume, under the run key.
+    assert!(volume.join(".vcp/ckpt").join(&key).is_dir());
+
+    // A changed build has another key: it starts afresh.
+    let changed = build_valid(&source.replace("sleep 0.3", "sleep 0.01"));
+    let other = run_key(&changed, "ckpt/10-job-s.yaml");
+    assert_ne!(other, key);
+}
