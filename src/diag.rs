@@ -69,6 +69,7 @@ codes! {
     TemplateCycle = "E0205", "templates use each other in a cycle";
     ImportNotFound = "E0301", "imported file not found";
     ImportCycle = "E0302", "files import each other in a cycle";
+    NotASource = "E0303", "not a source file (not regular, or over 64 MiB)";
     UnknownShard = "E0401", "unknown item source or shard strategy";
     StrategyMismatch = "E0402", "shard strategy does not fit the item source";
     BadShardArgs = "E0403", "invalid item source arguments";
@@ -82,14 +83,17 @@ codes! {
     BadQueue = "E0505", "queue Volcano would reject";
     ScriptsTooLarge = "E0506", "wrapper scripts too large for a ConfigMap";
     BadVolume = "E0507", "invalid volume";
+    AnnotationsTooLarge = "E0508", "annotations too large for one object";
     UnknownSet = "E0601", "`--set` names an unknown parameter";
     BadSet = "E0602", "`--set` value does not fit the parameter";
     InlineSecret = "E0701", "literal value looks like a credential";
     UnpinnedImage = "E0801", "image tag not pinned";
+    LiteralMount = "E0802", "command names a volume's mount path";
     TooManyHosts = "E0901", "too many workers for the host list";
     HostsWithoutGang = "E0902", "host names read without a gang";
     BudgetWithoutRecords = "E0903", "failure budget without items or a checkpoint";
     BadOutputSource = "E0904", "`output(stage)` of a stage that does not come first or has no output";
+    GitOpsConflict = "E1001", "field at odds with the pipeline's `gitops` controller";
 }
 
 /// A secondary label: another place that explains the error.

@@ -34,6 +34,9 @@ pub struct Pipeline {
     pub annotations: BTreeMap<String, String>,
     /// Annotate jobs so that GitOps tools delete and recreate them on change.
     pub replace_on_change: bool,
+    /// The GitOps controller that applies the output, if any: it decides how
+    /// finished runs are kept and named ([`GitOps`]).
+    pub gitops: GitOps,
     pub volumes: Vec<Volume>,
     /// Final parameter values (defaults overridden by `--set`), by name.
     pub params: BTreeMap<String, ParamValue>,
@@ -41,6 +44,44 @@ pub struct Pipeline {
     /// among stages free to go, in source order.
     pub stages: Vec<Stage>,
 }
+
+/// `gitops = "argocd" | "flux" | "none"`. Under a GitOps controller that
+/// re-applies what the repository holds, a finished run must stay (no
+/// `ttlSecondsAfterFinished`: a deleted Job or JobFlow would be recreated and
+/// run again), and a changed one must be a new object: the JobFlow (or the
+/// one Job) is named with its spec hash, so the controller creates the new
+/// run and prunes the old one. docs/gitops.md has the reasoning.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum GitOps {
+    #[default]
+    None,
+    ArgoCd,
+    Flux,
+}
+
+impl GitOps {
+    /// The words `gitops` takes, in the order the docs list them.
+    pub const NAMES: &'static [&'static str] = &["argocd", "flux", "none"];
+
+    pub fn from_name(word: &str) -> Option<GitOps> {
+        match word {
+            "argocd" => Some(GitOps::ArgoCd),
+            "flux" => Some(GitOps::Flux),
+            "none" => Some(GitOps::None),
+            _ => None,
+        }
+    }
+
+    /// Whether a GitOps controller applies the output.
+    pub fn is_on(self) -> bool {
+        self != GitOps::None
+    }
+}
+
+/// Stands for a spec hash (`h` + 12 hex digits) until the manifest that
+/// carries it is written and hashed: in the `vcp.dev/spec-hash` labels, and
+/// under `gitops` in the name of the object that starts a run.
+pub const HASH_PLACEHOLDER: &str = "h000000000000";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Volume {
@@ -533,13 +574,29 @@ impl Pipeline {
     }
 
     /// The name of the Volcano Job that runs: Volcano's JobFlow controller
-    /// names the jobs it creates `<jobflow>-<template>`.
+    /// names the jobs it creates `<jobflow>-<template>`. Under `gitops`, a
+    /// single Job ends in its spec hash ([`HASH_PLACEHOLDER`] until emitted).
     pub fn job_name(&self, stage: &Stage, kind: JobKind) -> String {
         let template = self.template_name(stage, kind);
         if self.is_flow() {
-            format!("{}-{}", self.name, template)
+            format!("{}-{}", self.flow_name(), template)
         } else {
-            template
+            format!("{template}{}", self.run_suffix())
+        }
+    }
+
+    /// The name of the JobFlow: the pipeline's, ending in its spec hash under
+    /// `gitops`.
+    pub fn flow_name(&self) -> String {
+        format!("{}{}", self.name, self.run_suffix())
+    }
+
+    /// What `gitops` adds to the name of the object that starts a run.
+    fn run_suffix(&self) -> String {
+        if self.gitops.is_on() {
+            format!("-{HASH_PLACEHOLDER}")
+        } else {
+            String::new()
         }
     }
 

@@ -17,6 +17,7 @@ pub mod diag;
 pub mod emit;
 pub mod fmt;
 pub mod ir;
+pub mod lsp;
 pub mod par;
 pub mod shard;
 pub mod source;

@@ -75,6 +75,10 @@ pub enum Origin {
 pub struct SourceFile {
     /// The name shown in diagnostics and headers: a relative path or `std/python`.
     pub name: String,
+    /// The name the output gives it (headers, `vcp.dev/source`): relative to
+    /// its source root, the same from any working directory. The name by
+    /// default.
+    pub key: String,
     pub text: String,
     pub origin: Origin,
     /// Byte offset of the start of every line.
@@ -87,6 +91,7 @@ impl SourceFile {
             .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| saturating_u32(i + 1)))
             .collect();
         SourceFile {
+            key: name.clone(),
             name,
             text,
             origin,
@@ -137,6 +142,11 @@ impl SourceMap {
         self.files
             .push(SourceFile::new(name.into(), text.into(), origin));
         id
+    }
+
+    /// Sets the name the output gives a file (see [`SourceFile::key`]).
+    pub fn set_key(&mut self, id: FileId, key: String) {
+        self.files[id.0 as usize].key = key;
     }
 
     pub fn get(&self, id: FileId) -> &SourceFile {

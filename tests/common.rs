@@ -137,6 +137,16 @@ const TOOLS: &[(&str, &[&str], &str)] = &[
         &["python3", "-c", "import yaml"],
         "PyYAML for python3: `python3 -m pip install pyyaml`",
     ),
+    (
+        "node",
+        &["node", "--version"],
+        "Node.js, Debian package nodejs",
+    ),
+    (
+        "vscode-textmate",
+        &["test", "-d", "editors/vscode/node_modules/vscode-textmate"],
+        "`npm ci` in editors/vscode",
+    ),
 ];
 
 /// Set (to anything) by `.ci/run`: a test whose tool is missing fails

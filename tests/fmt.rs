@@ -53,6 +53,10 @@ impl Loader for Formatting {
         let text = self.0.load(path)?;
         format(&text).map_err(|d| format!("{path} does not format: {d:?}"))
     }
+
+    fn identity(&mut self, path: &str) -> Result<vcp::check::Identity, (vcp::diag::Code, String)> {
+        self.0.identity(path)
+    }
 }
 
 /// Builds `roots` as they are and formatted; both must succeed with the
@@ -266,29 +270,8 @@ fn examples_and_stdlib_are_formatted() {
     assert!(unformatted.is_empty(), "run `vcp fmt` on: {unformatted:?}");
 }
 
-/// The examples of docs/fmt.md are formatted (fragments are formatted
-/// inside a template).
-#[test]
-fn docs_examples_are_formatted() {
-    let doc =
-        std::fs::read_to_string(crate::common::root().join("docs/fmt.md")).expect("docs/fmt.md");
-    let mut blocks = 0;
-    for block in doc.split("```vcp\n").skip(1) {
-        let block = block.split("```").next().unwrap_or_default();
-        if let Ok(out) = format(block) {
-            assert_eq!(out, block, "docs/fmt.md example");
-        } else {
-            let wrapped: String = block
-                .lines()
-                .map(|l| format!("  {l}\n").replace("  \n", "\n"))
-                .collect();
-            let wrapped = format!("template doc {{\n{wrapped}}}\n");
-            assert_eq!(fmt_ok(&wrapped), wrapped, "docs/fmt.md example");
-        }
-        blocks += 1;
-    }
-    assert!(blocks >= 5);
-}
+// The examples of docs/fmt.md are tested with every other page's, in
+// tests/docs.rs.
 
 // ---------------------------------------------------------------- the layout rules
 

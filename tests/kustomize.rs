@@ -337,3 +337,141 @@ fn every_pipeline_folder_ships_the_configuration() {
         );
     }
 }
+
+/// A two-stage pipeline (a JobFlow) whose longest pod name, with
+/// `prefix` added twice by an overlay, is `63 + over` characters.
+fn flow_at_the_limit(budget: Option<usize>, prefix: usize, over: usize) -> String {
+    // dev-etl-dev-etl-<stage>-worker-0: 2 * (prefix + 3) + 2 + stage + 9.
+    let stage = "s".to_owned() + &"x".repeat(63 + over - 2 * (prefix + 3) - 2 - 9 - 1);
+    let budget = budget.map_or(String::new(), |b| {
+        format!("  overlay = {{ name_prefix = {b} }}\n")
+    });
+    format!(
+        "pipeline etl {{\n{budget}  image = \"python:3.12-slim\"\n  stage a {{\n    run = \"true\"\n  }}\n  stage {stage} {{\n    after = [a]\n    run = \"true\"\n  }}\n}}\n"
+    )
+}
+
+/// The codes of the diagnostics of `source`, and its files if it compiles.
+fn compile(source: &str) -> (Vec<&'static str>, Option<BTreeMap<String, String>>) {
+    let mut loader = vcp::check::MemoryLoader::new([("etl.vcp".to_owned(), source.to_owned())]);
+    let (checked, output) = vcp::compile(&["etl.vcp".to_owned()], &mut loader, &Options::default());
+    let codes = checked
+        .diagnostics
+        .iter()
+        .map(|d| d.code.as_str())
+        .collect();
+    (codes, output.map(|o| o.into_strings()))
+}
+
+fn write_base(dir: &Path, files: &BTreeMap<String, String>) {
+    for (path, text) in files {
+        let file = dir.join("base").join(path);
+        std::fs::create_dir_all(file.parent().expect("in a folder")).expect("mkdir");
+        std::fs::write(file, text).expect("write");
+    }
+}
+
+#[test]
+fn the_overlay_budget_is_exact_against_real_kustomize_and_the_validator() {
+    if !common::require_tool("kubectl") {
+        return;
+    }
+    // Exactly at the limit with a declared `dev-` (4 characters): it
+    // compiles, and the overlay's output passes the validator.
+    let (codes, files) = compile(&flow_at_the_limit(Some(4), 4, 0));
+    assert_eq!(codes, Vec::<&str>::new());
+    let dir = tempfile::tempdir().expect("temp dir");
+    write_base(dir.path(), &files.expect("compiles"));
+    let docs = kustomize(dir.path(), "namePrefix: dev-\n");
+    assert_references_resolve(&docs);
+    // One character more: E0502, naming the overlay.
+    let (codes, _) = compile(&flow_at_the_limit(Some(4), 4, 1));
+    assert_eq!(codes, ["E0502"]);
+    // Without the budget the same names compile, and the overlay's output
+    // is what the budget is for: pods Kubernetes refuses.
+    let (codes, files) = compile(&flow_at_the_limit(None, 4, 1));
+    assert_eq!(codes, Vec::<&str>::new());
+    let dir = tempfile::tempdir().expect("temp dir");
+    write_base(dir.path(), &files.expect("compiles"));
+    let text = render(dir.path(), "namePrefix: dev-\n");
+    let problems = validate::check_files(&[("kustomized.yaml".into(), text)]);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("[pod-name]") && p.contains("(64 characters)")),
+        "the validator should refuse a 64-character pod name:\n{}",
+        problems.join("\n")
+    );
+}
+
+/// A two-stage pipeline under `gitops = "<tool>"`, with `extra` in its
+/// first stage.
+fn gitops_pipeline(tool: &str, extra: &str) -> String {
+    format!(
+        "pipeline etl {{\n  gitops = \"{tool}\"\n  namespace = \"data\"\n  image = \"python:3.12-slim\"\n  stage extract {{\n    workers = 2\n{extra}    run = \"python3 extract.py\"\n  }}\n  stage load {{\n    after = [extract]\n    run = \"python3 load.py\"\n  }}\n}}\npipeline one {{\n  gitops = \"{tool}\"\n  image = \"python:3.12-slim\"\n  stage work {{\n    run = \"true\"\n  }}\n}}\n"
+    )
+}
+
+/// The names of the JobFlow of `etl` and the Job of `one`.
+fn run_names(files: &BTreeMap<String, String>) -> (String, String) {
+    let name = |path: &str| {
+        let doc: Value = serde_saphyr::from_str(&files[path]).expect("YAML");
+        text(&doc["metadata"]["name"]).to_owned()
+    };
+    (name("etl/20-jobflow.yaml"), name("one/10-job-work.yaml"))
+}
+
+#[test]
+fn under_gitops_a_run_is_named_by_its_content_and_kept() {
+    for tool in ["argocd", "flux"] {
+        let (codes, files) = compile(&gitops_pipeline(tool, ""));
+        assert_eq!(codes, Vec::<&str>::new(), "{tool}");
+        let files = files.expect("compiles");
+        let listed: Vec<(String, String)> =
+            files.iter().map(|(p, t)| (p.clone(), t.clone())).collect();
+        let problems = validate::check_files(&listed);
+        assert!(problems.is_empty(), "{tool}: {}", problems.join("\n"));
+        for (path, text) in &files {
+            // Nothing for the controller to recreate after a deletion.
+            assert!(!text.contains("ttlSecondsAfterFinished"), "{tool}: {path}");
+            assert!(!text.contains(vcp::ir::HASH_PLACEHOLDER), "{tool}: {path}");
+        }
+        let (flow, job) = run_names(&files);
+        let flow_doc: Value = serde_saphyr::from_str(&files["etl/20-jobflow.yaml"]).expect("YAML");
+        let hash = text(&flow_doc["metadata"]["labels"]["vcp.dev/spec-hash"]);
+        assert_eq!(flow, format!("etl-{hash}"), "{tool}");
+        assert!(
+            job.starts_with("one-work-h") && job.len() == "one-work-".len() + 13,
+            "{job}"
+        );
+        let wave = &flow_doc["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"];
+        assert_eq!(
+            text(wave),
+            if tool == "argocd" { "1" } else { "" },
+            "{tool}"
+        );
+        // The same sources give the same names; a comment that moves the
+        // stage's lines does not change what runs, nor the name.
+        let (_, again) = compile(&gitops_pipeline(tool, "    # a note\n"));
+        assert_eq!(
+            run_names(&again.expect("compiles")),
+            (flow.clone(), job.clone())
+        );
+        // A change to what runs is a new JobFlow, and the other pipeline's
+        // Job keeps its name.
+        let (_, changed) = compile(&gitops_pipeline(tool, "    retry = 2\n"));
+        let (new_flow, new_job) = run_names(&changed.expect("compiles"));
+        assert_ne!(new_flow, flow, "{tool}");
+        assert_eq!(new_job, job, "{tool}");
+    }
+}
+
+#[test]
+fn without_gitops_nothing_changes() {
+    let source = gitops_pipeline("none", "");
+    let (codes, files) = compile(&source);
+    assert_eq!(codes, Vec::<&str>::new());
+    let files = files.expect("compiles");
+    assert_eq!(run_names(&files), ("etl".into(), "one-work".into()));
+    assert!(files["etl/10-jobtemplate-load.yaml"].contains("ttlSecondsAfterFinished: 86400"));
+}

@@ -980,3 +980,108 @@ fn fragment_is_clean_under_shellcheck() {
         String::from_utf8_lossy(&output.stdout)
     );
 }
+
+/// `vcp shards` expands `files()` from a volume's local folder: it lists what
+/// the wrapper's `vcp_list_files` lists there, for hidden files, brackets,
+/// links, directories and patterns in every path component.
+#[test]
+fn vcp_shards_lists_local_files_as_the_wrapper_does() {
+    if !crate::common::require_tool("dash") {
+        return;
+    }
+    let dir = temp_dir();
+    let data = dir.path().join("data");
+    for sub in ["", "sub one", "sub two", "other", ".hid"] {
+        let base = data.join(sub);
+        fs::create_dir_all(&base).expect("mkdir");
+        for name in [
+            "b c.txt",
+            "a.txt",
+            "B.txt",
+            "-dash.txt",
+            "it's.txt",
+            "star*.txt",
+            "tab\t.txt",
+            "é.txt",
+            "[1].txt",
+            "1.txt",
+            ".hidden.txt",
+            "z.TXT",
+            "new\nline.txt",
+            "a]b.txt",
+        ] {
+            fs::write(base.join(name), name).expect("write file");
+        }
+        fs::create_dir(base.join("dir.txt")).expect("mkdir");
+        std::os::unix::fs::symlink(base.join("a.txt"), base.join("link.txt")).expect("symlink");
+        std::os::unix::fs::symlink(base.join("missing"), base.join("broken.txt")).expect("symlink");
+    }
+    let patterns = [
+        "*.txt",
+        "*",
+        "[ab]*",
+        "[!a]*.txt",
+        "?.txt",
+        "sub*/*.txt",
+        "*/[0-9]*",
+        ".*",
+        ".*/*.txt",
+        "[[:upper:]]*",
+        "[a-c]*.txt",
+        "*]*",
+        "[]]*",
+        "[!]]*.TXT",
+        "sub one/a.txt",
+        "none/*",
+        "*/*/*",
+        "[*]*",
+        "a[",
+        "*.[tT][xX][tT]",
+    ];
+    let mut source = String::from(
+        "pipeline p {\n  image = \"busybox\"\n  volume data { claim = \"c\", mount = \"/data\", local = \"data\" }\n",
+    );
+    for (i, pattern) in patterns.iter().enumerate() {
+        source.push_str(&format!(
+            "  stage s{i} {{ workers = 1, shard = files(\"/data/{pattern}\") by modulo, run = \"true\" }}\n"
+        ));
+    }
+    source.push_str("}\n");
+    fs::write(dir.path().join("p.vcp"), source).expect("write pipeline");
+    let data_text = data.to_str().expect("UTF-8 temp dir");
+    for (i, pattern) in patterns.iter().enumerate() {
+        Runner::dash().run_ok(
+            dir.path(),
+            "vcp_list_files \"$1\" out",
+            &[format!("{data_text}/{pattern}").as_bytes()],
+        );
+        let listed = fs::read_to_string(dir.path().join("out")).expect("UTF-8 output");
+        let expected: Vec<String> = listed
+            .lines()
+            .map(|l| format!("/data{}", &l[data_text.len()..]))
+            .collect();
+        let out = Command::new(env!("CARGO_BIN_EXE_vcp"))
+            .args([
+                "shards",
+                "p.vcp",
+                "--stage",
+                &format!("s{i}"),
+                "--worker",
+                "0",
+            ])
+            .current_dir(dir.path())
+            .output()
+            .expect("vcp runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let previewed: Vec<String> = String::from_utf8(out.stdout)
+            .expect("UTF-8")
+            .lines()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(previewed, expected, "files(\"/data/{pattern}\")");
+    }
+}

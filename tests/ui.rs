@@ -11,7 +11,7 @@ use vcp::cli::{FsLoader, render};
 use vcp::diag::Code;
 
 /// The rendered diagnostics of one UI case, as `vcp check` prints them.
-fn run_case(path: &Path) -> (String, BTreeSet<Code>) {
+pub(crate) fn run_case(path: &Path) -> (String, BTreeSet<Code>) {
     let root = crate::common::root();
     let rel = path
         .strip_prefix(&root)
@@ -61,7 +61,7 @@ fn ui_cases() {
 
 /// E0506 needs a stage whose scripts pass 1 MiB: generated here rather than
 /// committed as a 1 MB file.
-fn scripts_too_large() -> (String, BTreeSet<Code>) {
+pub(crate) fn scripts_too_large() -> (String, BTreeSet<Code>) {
     let mut text = String::from(
         "# A stage with 80,000 literal items: its script no longer fits a ConfigMap.\n\
          pipeline tables {\n  image = \"python:3.12-slim\"\n  stage copy {\n    run = \"python3 copy.py {item}\"\n    shard = [\n",
@@ -165,7 +165,7 @@ fn every_snapshot_has_a_case() {
 }
 
 /// The `--set name=value` arguments of a case's `# args:` first line.
-fn case_args(text: &str) -> Vec<String> {
+pub(crate) fn case_args(text: &str) -> Vec<String> {
     let Some(args) = text.lines().next().and_then(|l| l.strip_prefix("# args:")) else {
         return Vec::new();
     };
@@ -277,4 +277,49 @@ fn range_with_one_argument_counts_from_zero() {
         build("range(300) by block"),
         build("range(0, 300, 1) by block")
     );
+}
+
+/// Issue 20.7: the values E0701 warns about never appear in what vcp
+/// prints for people (CI logs keep it): not under their own warning, not
+/// as a context line of another diagnostic's excerpt.
+#[test]
+fn credentials_are_masked_in_every_excerpt() {
+    let root = crate::common::root();
+    let mut masked = 0;
+    for entry in std::fs::read_dir(root.join("tests/ui")).expect("tests/ui exists") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "vcp") {
+            continue;
+        }
+        let rel = path
+            .strip_prefix(&root)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .into_owned();
+        let (checked, _) = vcp::compile(
+            std::slice::from_ref(&rel),
+            &mut FsLoader,
+            &Options::default(),
+        );
+        let rendered = render::render_all(
+            &checked.sources,
+            &checked.diagnostics,
+            render::Style::plain(),
+        );
+        for d in checked
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == Code::InlineSecret)
+        {
+            let span = d.span.expect("E0701 has a span");
+            let value = checked.sources.slice(span).trim_matches('"');
+            assert!(!value.is_empty(), "{rel}: an E0701 without a value");
+            assert!(
+                !rendered.contains(value),
+                "{rel}: `{value}` is printed:\n{rendered}"
+            );
+            masked += 1;
+        }
+    }
+    assert!(masked >= 4, "the corpus has credentials to mask ({masked})");
 }

@@ -26,6 +26,15 @@ impl Eval<'_> {
             {
                 help = Some(format!("write it in quotes: \"{text}\""));
             }
+            Expr::Number { text, .. } if expected == "an integer" => {
+                if let Ok(v) = text.parse::<f64>() {
+                    help = Some(format!(
+                        "write a whole number, such as `{}` or `{}`",
+                        v.floor(),
+                        v.ceil()
+                    ));
+                }
+            }
             Expr::Str(s) if expected == "an integer" => {
                 if let Some(t) = s.as_plain().filter(|t| t.parse::<i64>().is_ok()) {
                     help = Some(format!("write the number without quotes: {t}"));
@@ -381,6 +390,19 @@ fn range_help(what: &str, min: i64, max: i64, too_small: bool) -> String {
     help
 }
 
+/// `2 cores`, `4cpu`: a CPU count with a unit of speech.
+fn is_cores(text: &str) -> bool {
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    !number.is_empty()
+        && matches!(
+            unit.trim().to_ascii_lowercase().as_str(),
+            "core" | "cores" | "cpu" | "cpus" | "vcpu" | "vcpus"
+        )
+}
+
 /// The help of an invalid quantity: the right unit for the one written.
 fn quantity_help(text: &str) -> String {
     match fixes::quantity(text) {
@@ -388,6 +410,10 @@ fn quantity_help(text: &str) -> String {
             "write `{binary}` (powers of 1024, as memory is usually meant) or `{decimal}` (powers of 1000)"
         ),
         None if text.starts_with('-') => "write a positive amount, such as `500m` or `4Gi`".into(),
+        None if is_cores(text) => {
+            let n = text.trim_end_matches(|c: char| !(c.is_ascii_digit() || c == '.'));
+            format!("CPUs are counted without a unit: write `{n}`")
+        }
         None => "quantities are a number and a suffix: `500m` (CPU), `2`, `4Gi`, `512Mi`".into(),
     }
 }

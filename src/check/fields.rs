@@ -22,6 +22,9 @@ pub enum BlockKind {
     Resources,
     /// One entry of a stage's `tolerations`.
     Toleration,
+    /// `overlay = { ... }` of a pipeline: what kustomize overlays add to
+    /// its names (`check/overlay.rs`).
+    Overlay,
 }
 
 /// What a field's value is.
@@ -103,6 +106,8 @@ const PIPELINE: &[FieldSpec] = &[
     field("annotations", K::Map),
     field("ttl", K::Duration),
     field("replace_on_change", K::Bool),
+    field("overlay", K::Block(BlockKind::Overlay)),
+    field("gitops", K::Choice(crate::ir::GitOps::NAMES)),
 ];
 
 const STAGE: &[FieldSpec] = &[
@@ -155,13 +160,20 @@ const TOLERATION: &[FieldSpec] = &[
     field("seconds", K::Int),
 ];
 
+const OVERLAY: &[FieldSpec] = &[
+    field("name_prefix", K::Int),
+    field("name_suffix", K::Int),
+    field("namespace", K::Int),
+];
+
 impl BlockKind {
-    pub const ALL: [BlockKind; 5] = [
+    pub const ALL: [BlockKind; 6] = [
         BlockKind::Pipeline,
         BlockKind::Stage,
         BlockKind::Volume,
         BlockKind::Resources,
         BlockKind::Toleration,
+        BlockKind::Overlay,
     ];
 
     pub fn fields(self) -> &'static [FieldSpec] {
@@ -171,6 +183,7 @@ impl BlockKind {
             BlockKind::Volume => VOLUME,
             BlockKind::Resources => RESOURCES,
             BlockKind::Toleration => TOLERATION,
+            BlockKind::Overlay => OVERLAY,
         }
     }
 
@@ -206,6 +219,10 @@ pub const ALIASES: &[(&str, &str)] = &[
     ("priorityClassName", "priority_class"),
     ("serviceAccountName", "service_account"),
     ("ns", "namespace"),
+    ("namePrefix", "name_prefix"),
+    ("prefix", "name_prefix"),
+    ("nameSuffix", "name_suffix"),
+    ("suffix", "name_suffix"),
     ("gpus", "gpu"),
     ("nvidia.com/gpu", "gpu"),
     ("mem", "memory"),

@@ -2,7 +2,7 @@
 //! modules), cycle and existence checks. File contents come through the
 //! [`Loader`] trait, so this room does no IO itself.
 
-use super::Loader;
+use super::{Identity, Loader};
 use crate::diag::{Code, Diagnostic, Diagnostics, did_you_mean};
 use crate::source::{FileId, Origin, SourceMap, Span, normalize_path as normalize};
 use crate::stdlib;
@@ -37,24 +37,17 @@ pub(super) fn load(roots: &[String], loader: &mut dyn Loader, diags: &mut Diagno
     let mut root_ids = Vec::new();
     for root in roots {
         let name = normalize(root);
-        if let Some(&id) = state.by_name.get(&name) {
-            root_ids.push(id);
-            continue;
-        }
-        match state.loader.load(&name) {
-            Ok(text) => {
-                let id = state.add(name, text, Origin::User);
-                root_ids.push(id);
+        match state.load_user(name.clone()) {
+            Ok(id) => root_ids.push(id),
+            Err((code, err)) => {
+                let diag = Diagnostic::global(code, format!("cannot read `{name}`: {err}"));
+                state.diags.push(match code {
+                    Code::NotASource => diag.with_help(NOT_A_SOURCE_HELP),
+                    _ => diag.with_help(
+                        "name a readable `.vcp` file, or a directory of them, relative to the current directory",
+                    ),
+                });
             }
-            Err(err) => state.diags.push(
-                Diagnostic::global(
-                    Code::ImportNotFound,
-                    format!("cannot read `{name}`: {err}"),
-                )
-                .with_help(
-                    "name a readable `.vcp` file, or a directory of them, relative to the current directory",
-                ),
-            ),
         }
     }
     // Depth-first over imports, with the path of files being visited, so that
@@ -71,6 +64,9 @@ pub(super) fn load(roots: &[String], loader: &mut dyn Loader, diags: &mut Diagno
     }
 }
 
+/// What to write instead of a file that is not a source.
+const NOT_A_SOURCE_HELP: &str = "sources are regular files of at most 64 MiB: name the `.vcp` file itself, not a device, FIFO, socket or folder";
+
 struct State<'a> {
     loader: &'a mut dyn Loader,
     sources: SourceMap,
@@ -80,9 +76,26 @@ struct State<'a> {
 }
 
 impl State<'_> {
-    fn add(&mut self, name: String, text: String, origin: Origin) -> FileId {
-        let id = self.sources.add(name.clone(), text, origin);
-        self.by_name.insert(name, id);
+    /// The user file at `name`, loaded once per identity (one file reached
+    /// by two paths is one file).
+    fn load_user(&mut self, name: String) -> Result<FileId, (Code, String)> {
+        let Identity { file, key } = self.loader.identity(&name)?;
+        if let Some(&id) = self.by_name.get(&file) {
+            return Ok(id);
+        }
+        let text = self
+            .loader
+            .load(&name)
+            .map_err(|e| (Code::ImportNotFound, e))?;
+        let id = self.add(file, name, text, Origin::User);
+        self.sources.set_key(id, key);
+        Ok(id)
+    }
+
+    /// Adds a file known by `identity` (its name for the standard library).
+    fn add(&mut self, identity: String, name: String, text: String, origin: Origin) -> FileId {
+        let id = self.sources.add(name, text, origin);
+        self.by_name.insert(identity, id);
         let parsed = syntax::parse(id, &self.sources.get(id).text);
         self.diags.extend(parsed.diagnostics);
         self.modules.insert(
@@ -175,7 +188,7 @@ impl State<'_> {
                 self.diags.push(diag);
                 return None;
             };
-            return Some(self.add(name, text.to_string(), Origin::Stdlib));
+            return Some(self.add(name.clone(), name, text.to_string(), Origin::Stdlib));
         }
         let importer = self.sources.get(from);
         if importer.origin == Origin::Stdlib {
@@ -183,12 +196,21 @@ impl State<'_> {
             return None;
         }
         let name = join(&importer.name, &path);
-        if let Some(&id) = self.by_name.get(&name) {
-            return Some(id);
-        }
-        match self.loader.load(&name) {
-            Ok(text) => Some(self.add(name, text, Origin::User)),
-            Err(err) => {
+        match self.load_user(name.clone()) {
+            Ok(id) => Some(id),
+            Err((Code::NotASource, err)) => {
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::NotASource,
+                        import.path.span,
+                        format!("cannot import `{path}`: {err}"),
+                    )
+                    .with_label(format!("`{name}` was not read"))
+                    .with_help(NOT_A_SOURCE_HELP),
+                );
+                None
+            }
+            Err((_, err)) => {
                 let mut diag = Diagnostic::error(
                     Code::ImportNotFound,
                     import.path.span,

@@ -11,10 +11,13 @@ mod env;
 mod eval;
 pub mod fields;
 mod fixes;
+mod gitops;
 mod graph;
 mod items;
 mod load;
+mod mounts;
 mod names;
+mod overlay;
 mod params;
 mod pipeline;
 mod resources;
@@ -22,6 +25,8 @@ mod scale;
 mod stage;
 mod templates;
 mod values;
+/// Durations as the language writes them (`1h30m`), for `vcp run --timeout`.
+pub(crate) use values::duration as parse_duration;
 mod volumes;
 
 use crate::diag::{self, Code, Diagnostic, Diagnostics, did_you_mean};
@@ -36,6 +41,28 @@ pub trait Loader {
     /// The text of the file at `path` (relative to the working directory, or
     /// absolute), or a short reason why it cannot be read.
     fn load(&mut self, path: &str) -> Result<String, String>;
+
+    /// Who the file at `path` is, asked before it is loaded. The default
+    /// (tests, the fuzzer) is the path itself. `Err` is a file that must not
+    /// be read (a FIFO, a device, a file over the size limit): its code and
+    /// reason.
+    fn identity(&mut self, path: &str) -> Result<Identity, (Code, String)> {
+        Ok(Identity {
+            file: path.to_string(),
+            key: path.to_string(),
+        })
+    }
+}
+
+/// A file beyond the path it was reached by.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// The same for every path to one file (relative, absolute, through a
+    /// link): a file imported by two paths is loaded once.
+    pub file: String,
+    /// Its name in output headers and `vcp.dev/source`: independent of the
+    /// working directory and of how the file was named (docs/gitops.md).
+    pub key: String,
 }
 
 /// Files served from memory.

@@ -103,7 +103,14 @@ impl PipelineChecker<'_> {
                     format!("unknown parameter type `{ty}`"),
                 )
                 .with_label("not a type");
-                diag = match did_you_mean(ty, PARAM_TYPES.iter().copied()) {
+                let alias = match ty {
+                    "integer" | "number" | "i64" | "u32" | "long" => Some("int"),
+                    "str" | "text" | "path" => Some("string"),
+                    "boolean" => Some("bool"),
+                    "time" | "timedelta" | "interval" => Some("duration"),
+                    _ => None,
+                };
+                diag = match alias.or_else(|| did_you_mean(ty, PARAM_TYPES.iter().copied())) {
                     Some(s) => diag.with_help(format!("did you mean `{s}`?")),
                     None => {
                         diag.with_help("parameter types are `string`, `int`, `bool` and `duration`")

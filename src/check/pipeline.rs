@@ -4,7 +4,9 @@
 
 use super::eval::Eval;
 use super::fields::BlockKind;
+use super::gitops::GitOpsField;
 use super::names;
+use super::overlay::Overlay;
 use super::params::Params;
 use super::scale;
 use super::{Options, TemplateRef};
@@ -27,6 +29,13 @@ const RESERVED_LABELS: &[&str] = &[
 /// the morning after, then Volcano cleans up.
 const DEFAULT_TTL: u64 = 86_400;
 
+/// Kubernetes rejects an object whose annotations, keys and values, add up
+/// to more (`TotalAnnotationSizeLimitB` in apimachinery's validation).
+pub(super) const ANNOTATIONS_LIMIT: usize = 256 * 1024;
+/// The part of it vcp keeps for its own annotations (`vcp.dev/source` with
+/// the source's name, the GitOps ones): a few hundred bytes in practice.
+pub(super) const VCP_ANNOTATIONS: usize = 4 * 1024;
+
 pub(super) struct PipelineChecker<'a> {
     /// Fields the last unknown-field errors suggested (`command` -> `run`):
     /// not reported again as missing.
@@ -35,6 +44,8 @@ pub(super) struct PipelineChecker<'a> {
     pub(super) templates: &'a BTreeMap<String, TemplateRef<'a>>,
     pub(super) options: &'a Options,
     pub(super) params: Params,
+    /// The pipeline's `gitops` field, which stages' `ttl`s must not fight.
+    pub(super) gitops: GitOpsField,
     /// The diagnostics of the check, lent to the evaluator.
     pub(super) diags: &'a mut Diagnostics,
 }
@@ -52,6 +63,7 @@ impl<'a> PipelineChecker<'a> {
             templates,
             options,
             params: Params::default(),
+            gitops: GitOpsField::default(),
             diags,
         }
     }
@@ -107,7 +119,7 @@ impl<'a> PipelineChecker<'a> {
         let mut pipeline = ir::Pipeline {
             name: name.clone(),
             span: decl.name.span,
-            source: self.sources.get(decl.span.file).name.clone(),
+            source: self.sources.get(decl.span.file).key.clone(),
             line: self.sources.location(decl.span).line,
             namespace: "default".into(),
             queue: "default".into(),
@@ -116,6 +128,7 @@ impl<'a> PipelineChecker<'a> {
             labels: BTreeMap::new(),
             annotations: BTreeMap::new(),
             replace_on_change: false,
+            gitops: ir::GitOps::None,
             volumes: Vec::new(),
             params: self.params.to_values(),
             stages: Vec::new(),
@@ -124,6 +137,9 @@ impl<'a> PipelineChecker<'a> {
         let mut default_image_failed = false;
         let mut default_ttl = DEFAULT_TTL;
         let mut namespace_span = decl.name.span;
+        let mut overlay = Overlay::default();
+        let (mut ttl, mut replace) = (None, None);
+        self.gitops = GitOpsField::default();
         for &(key, field) in &fields {
             let v = &field.value;
             match key {
@@ -174,20 +190,30 @@ impl<'a> PipelineChecker<'a> {
                     default_image_failed = default_image.is_none();
                 }
                 "labels" => pipeline.labels = self.labels(&[v], true),
-                "annotations" => pipeline.annotations = self.labels(&[v], false),
+                "annotations" => {
+                    pipeline.annotations = self.labels(&[v], false);
+                    self.annotations_fit(&pipeline.annotations, v.span());
+                }
                 "ttl" => {
+                    ttl = Some(v);
                     if let Some(t) = self.ttl(v) {
                         default_ttl = t;
                     }
                 }
                 "replace_on_change" => {
+                    replace = Some(v);
                     if let Some(b) = self.eval().bool(v) {
                         pipeline.replace_on_change = b;
                     }
                 }
+                "gitops" => self.gitops = self.gitops_field(v),
+                "overlay" => overlay = self.overlay(v, field.span),
                 _ => {}
             }
         }
+        pipeline.gitops = self.gitops.tool;
+        self.ttl_under_gitops(self.gitops, ttl);
+        self.replace_under_gitops(self.gitops, replace);
         pipeline.volumes = self.volumes(&volumes);
 
         let mut seen: BTreeMap<&str, &Ident> = BTreeMap::new();
@@ -216,10 +242,12 @@ impl<'a> PipelineChecker<'a> {
         // merged back in order), so they can spread over the cores.
         let (sources, templates, options) = (self.sources, self.templates, self.options);
         let params = &self.params;
+        let gitops = self.gitops;
         let results = crate::par::map(&unique, |stage| {
             let mut diags = Diagnostics::new();
             let mut checker = PipelineChecker::new(sources, templates, options, &mut diags);
             checker.params = params.clone();
+            checker.gitops = gitops;
             let (checked_stage, spans) = checker.stage(
                 stage,
                 default_image.as_deref(),
@@ -269,7 +297,14 @@ impl<'a> PipelineChecker<'a> {
             return None;
         }
         let stage_spans = self.stage_spans_of(&stages);
-        names::check(&pipeline, decl, namespace_span, &stage_spans, self.diags);
+        names::check(
+            &pipeline,
+            decl,
+            namespace_span,
+            &overlay,
+            &stage_spans,
+            self.diags,
+        );
         scale::check_hosts(&pipeline, &stage_spans, &gang_spans, self.diags);
         scale::check_outputs(&pipeline, &shard_spans, self.diags);
         (self.errors() == errors_before).then_some(pipeline)
@@ -358,6 +393,26 @@ impl<'a> PipelineChecker<'a> {
             return None;
         }
         Some(ttl)
+    }
+
+    /// Whether `annotations` (with the room vcp keeps for its own) fit the
+    /// total Kubernetes allows on one object; E0508 at `span` otherwise.
+    pub(super) fn annotations_fit(&mut self, annotations: &BTreeMap<String, String>, span: Span) {
+        let size: usize = annotations.iter().map(|(k, v)| k.len() + v.len()).sum();
+        if size + VCP_ANNOTATIONS <= ANNOTATIONS_LIMIT {
+            return;
+        }
+        self.diags.push(
+            Diagnostic::error(
+                Code::AnnotationsTooLarge,
+                span,
+                format!(
+                    "these annotations take {size} bytes; Kubernetes allows {ANNOTATIONS_LIMIT} on one object, of which vcp keeps {VCP_ANNOTATIONS} for its own"
+                ),
+            )
+            .with_label("more than one object may carry")
+            .with_help("annotations are for short notes: put large data in a ConfigMap or a file on a volume and annotate its name"),
+        );
     }
 
     /// Labels (`label_values`) or annotations: maps of strings with valid

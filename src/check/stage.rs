@@ -87,7 +87,9 @@ impl PipelineChecker<'_> {
             },
         };
         let command = match value("run") {
-            Some(v) => self.command(v),
+            Some(v) => self.command(v).inspect(|c| {
+                self.literal_mounts("run", v, c, &pipeline.volumes);
+            }),
             None if use_failed || self.suggested.contains("run") => None,
             None => {
                 self.diags.push(
@@ -123,9 +125,13 @@ impl PipelineChecker<'_> {
             None => Some(None),
         };
         let ttl = value("ttl").map_or(Some(default_ttl), |v| self.ttl(v));
+        self.ttl_under_gitops(self.gitops, value("ttl"));
         let reduce = match value("reduce") {
             Some(v) => {
                 let reduce = self.command(v);
+                if let Some(c) = &reduce {
+                    self.literal_mounts("reduce", v, c, &pipeline.volumes);
+                }
                 if reduce.as_ref().is_some_and(Command::mentions_item) {
                     self.diags.push(
                         Diagnostic::error(Code::ItemWithoutShard, v.span(), "`{item}` has no meaning in `reduce`")
@@ -207,10 +213,12 @@ impl PipelineChecker<'_> {
         let mut labels = pipeline.labels.clone();
         labels.extend(self.labels(maps.get("labels").map_or(&[][..], Vec::as_slice), true));
         let mut annotations = pipeline.annotations.clone();
-        annotations.extend(self.labels(
-            maps.get("annotations").map_or(&[][..], Vec::as_slice),
-            false,
-        ));
+        let own = maps.get("annotations").map_or(&[][..], Vec::as_slice);
+        annotations.extend(self.labels(own, false));
+        // With the pipeline's: the pipeline's alone were checked with it.
+        if let Some(last) = own.last() {
+            self.annotations_fit(&annotations, last.span());
+        }
 
         let spans = StageSpans {
             name: decl.name.span,

@@ -98,6 +98,11 @@ pub(super) enum Command {
         sets: Vec<String>,
     },
     /// Show which items each worker of a stage gets.
+    ///
+    /// Items known at build time (range, lists) are assigned here with the
+    /// rules the pods apply. So are lines() and files() whose data is on this
+    /// machine: under a volume's mount, with the volume's `local` folder or a
+    /// --mount standing in for the claim, as under `vcp run`.
     Shards {
         /// The .vcp file.
         file: PathBuf,
@@ -113,6 +118,10 @@ pub(super) enum Command {
         /// Override a parameter: `--set name=value` (repeatable).
         #[arg(long = "set", value_name = "NAME=VALUE")]
         sets: Vec<String>,
+        /// Read a volume's data from a local directory: `--mount data=./data`
+        /// (repeatable; default: the volume's `local` folder).
+        #[arg(long = "mount", value_name = "VOLUME=DIR")]
+        mounts: Vec<String>,
     },
     /// Run a pipeline on this machine, without a cluster.
     ///
@@ -151,6 +160,34 @@ pub(super) enum Command {
         /// Continue the run with this id: completed stages and done items are skipped.
         #[arg(long, value_name = "RUN_ID")]
         resume: Option<String>,
+        /// Stop the whole run after this long (`90s`, `2h`, `1h30m`); it can be resumed.
+        #[arg(long, value_name = "DURATION")]
+        timeout: Option<String>,
+        /// Bytes of output one worker attempt keeps in its log (`500K`, `64M`,
+        /// `2G`); past it, a marker and the output's last 64 KiB.
+        #[arg(long, value_name = "SIZE", default_value = "64M")]
+        log_limit: String,
+        /// List the runs in .vcp/runs/ (id, outcome, pipeline, size) and exit.
+        #[arg(long, conflicts_with_all = ["file", "resume", "delete", "prune"])]
+        list: bool,
+        /// Delete these runs (refused for a running one) and exit.
+        #[arg(long, value_name = "RUN_ID", num_args = 1.., conflicts_with_all = ["file", "resume", "prune"])]
+        delete: Vec<String>,
+        /// Delete every run not running and unchanged for this long (`7d`), and exit.
+        #[arg(long, value_name = "AGE", conflicts_with_all = ["file", "resume"])]
+        prune: Option<String>,
+    },
+    /// Internal: the supervisor `vcp run` puts between itself and each worker.
+    #[command(name = "__vcp-supervise", hide = true)]
+    Supervise {
+        #[arg(long)]
+        log: PathBuf,
+        #[arg(long)]
+        lock: PathBuf,
+        #[arg(long)]
+        log_limit: u64,
+        #[arg(last = true, required = true)]
+        program: Vec<String>,
     },
     /// Explain an error code, such as E0101.
     Explain {
@@ -168,5 +205,12 @@ pub(super) enum Command {
     Man {
         /// Write vcp.1 and vcp-<command>.1 here instead of printing vcp.1.
         dir: Option<PathBuf>,
+    },
+    /// Run the language server on stdin/stdout, for editors (docs/editors.md).
+    Lsp {
+        /// Talk on stdin/stdout (the only transport; accepted because
+        /// VS Code's client passes it).
+        #[arg(long)]
+        stdio: bool,
     },
 }

@@ -3,19 +3,63 @@
 //! `.vcp` files, `--set` values, and the diagnostics printed on the way.
 
 use super::report::DiagnosticPrinter;
-use crate::check::{self, Loader, Options};
+use crate::check::{self, Identity, Loader, Options};
 use crate::diag::Code;
 use crate::emit::{self, Keep};
 use crate::source::normalize_path;
 use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
 
-/// Reads files relative to the working directory.
+/// The largest source file vcp reads (E0303 beyond).
+pub(super) const MAX_SOURCE: u64 = 64 * 1024 * 1024;
+
+/// Reads files relative to the working directory: regular files only (a
+/// FIFO or device is refused by its metadata, never opened blocking), at
+/// most [`MAX_SOURCE`] bytes.
 pub struct FsLoader;
 
 impl Loader for FsLoader {
+    fn identity(&mut self, path: &str) -> Result<Identity, (Code, String)> {
+        let not_found = || {
+            Ok(Identity {
+                file: path.to_string(),
+                key: path.to_string(),
+            })
+        };
+        // The metadata of what the path leads to (through links): a missing
+        // file is left to `load`, which reports it.
+        let Ok(meta) = std::fs::metadata(path) else {
+            return not_found();
+        };
+        if !meta.is_file() {
+            return Err((
+                Code::NotASource,
+                format!(
+                    "it is a {}, not a regular file",
+                    super::survey::special_kind(&meta.file_type())
+                ),
+            ));
+        }
+        if meta.len() > MAX_SOURCE {
+            return Err((
+                Code::NotASource,
+                format!(
+                    "it holds {} bytes; a source file holds at most {MAX_SOURCE} (64 MiB)",
+                    meta.len()
+                ),
+            ));
+        }
+        let Ok(file) = std::fs::canonicalize(path) else {
+            return not_found();
+        };
+        Ok(Identity {
+            key: source_key(&file),
+            file: file.to_string_lossy().into_owned(),
+        })
+    }
+
     fn load(&mut self, path: &str) -> Result<String, String> {
-        let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+        let bytes = read_source(Path::new(path)).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => "no such file".to_string(),
             _ => e.to_string(),
         })?;
@@ -26,6 +70,48 @@ impl Loader for FsLoader {
             )
         })
     }
+}
+
+/// The bytes of a source file: opened without blocking (a FIFO swapped in
+/// since [`FsLoader::identity`] looked is refused, not waited on), checked
+/// to be a regular file, read up to the size limit.
+fn read_source(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let mut bytes = Vec::with_capacity(meta.len().min(MAX_SOURCE) as usize);
+    file.take(MAX_SOURCE + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_SOURCE {
+        return Err(std::io::Error::other("larger than 64 MiB"));
+    }
+    Ok(bytes)
+}
+
+/// Files that mark a source root: the nearest folder above a source that
+/// holds one of these is where the names in output headers start.
+pub(super) const ROOT_MARKERS: [&str; 2] = ["vcp.toml", ".git"];
+
+/// The name the output gives the source file at `file` (canonical):
+/// relative to its source root, the nearest folder above it with a
+/// `vcp.toml` or `.git`; outside any, its file name alone. The same from
+/// any working directory and for any spelling of the path.
+pub(super) fn source_key(file: &Path) -> String {
+    let root = file
+        .ancestors()
+        .skip(1)
+        .find(|dir| ROOT_MARKERS.iter().any(|m| dir.join(m).exists()));
+    let rel = match root {
+        Some(root) => file.strip_prefix(root).unwrap_or(file),
+        None => Path::new(file.file_name().unwrap_or(file.as_os_str())),
+    };
+    normalize_path(&rel.to_string_lossy())
 }
 
 /// The name a file is shown under: relative to the working directory, so

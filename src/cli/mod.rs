@@ -12,11 +12,13 @@ mod build;
 pub mod fmt;
 mod graph;
 mod inputs;
+mod local_items;
 pub mod output;
 pub mod render;
 pub mod report;
 mod run;
 mod shards;
+pub mod survey;
 mod term;
 
 pub use inputs::{FsLoader, display_name};
@@ -77,7 +79,7 @@ pub fn main() -> ExitCode {
                 return code;
             };
             let code = if check {
-                build::check(&output, &out)
+                build::check(&output, &out, printer.format)
             } else if output.as_os_str() == "-" {
                 stdout(&emit::stream_pieces(&out))
             } else {
@@ -98,6 +100,7 @@ pub fn main() -> ExitCode {
             pipeline,
             worker,
             sets,
+            mounts,
         } => shards::show(
             shards::Args {
                 file,
@@ -105,6 +108,7 @@ pub fn main() -> ExitCode {
                 pipeline,
                 worker,
                 sets,
+                mounts,
             },
             printer,
         ),
@@ -117,6 +121,7 @@ pub fn main() -> ExitCode {
             stdout_bytes(&[&script])
         }
         Command::Man { dir } => man(dir.as_deref()),
+        Command::Lsp { stdio: _ } => crate::lsp::main(),
         Command::Run {
             file,
             pipeline,
@@ -126,6 +131,11 @@ pub fn main() -> ExitCode {
             max_procs,
             follow,
             resume,
+            timeout,
+            log_limit,
+            list,
+            delete,
+            prune,
         } => run::run(
             run::Args {
                 file,
@@ -136,9 +146,25 @@ pub fn main() -> ExitCode {
                 max_procs,
                 follow,
                 resume,
+                timeout,
+                log_limit,
+                list,
+                delete,
+                prune,
             },
             printer,
         ),
+        Command::Supervise {
+            log,
+            lock,
+            log_limit,
+            program,
+        } => crate::run::supervise::main(crate::run::supervise::SuperviseArgs {
+            log,
+            lock,
+            log_limit,
+            program,
+        }),
     }
 }
 
@@ -229,8 +255,10 @@ fn explain(code: &str) -> ExitCode {
     match Code::ALL.iter().find(|c| c.as_str() == wanted) {
         Some(c) => stdout(&[c.explanation()]),
         None => {
+            let first = Code::ALL.first().map_or("", |c| c.as_str());
+            let last = Code::ALL.last().map_or("", |c| c.as_str());
             eprintln!(
-                "error: no diagnostic code `{code}`; codes run from E0001 to E0801 (see docs/errors/)"
+                "error: no diagnostic code `{code}`; codes run from {first} to {last} (see docs/errors/)"
             );
             ExitCode::from(2)
         }

@@ -1,22 +1,65 @@
-//! Writing a build's files into the output directory without ever losing
-//! data: everything is staged in a temporary directory beside the output and
-//! swapped into place only when complete; a failed write leaves the output
-//! directory as it was. Files vcp did not generate are never overwritten.
+//! Writing a build into the output directory in place, without ever losing
+//! a file. The build is complete in memory before this runs (a diagnostic
+//! means nothing is written). Then, holding a lock on the directory:
+//!
+//! 1. survey it (`lstat` only: a FIFO or device is never opened) and
+//!    remove the temporary files of killed builds (`.vcp-tmp-*`);
+//! 2. plan every file: unchanged (same size, then same bytes), changed,
+//!    new; refuse (before writing anything) files without vcp's header,
+//!    links, folders and special files where a file must go;
+//! 3. write each changed or new file to a temporary file beside it and
+//!    rename it into place, on every core: at every moment each file is its
+//!    complete old or its complete new self, unchanged files keep their
+//!    mtime, and the directory itself (a mount point, `.`, with its own
+//!    mode and owner) is never replaced. A new file goes in with `link`,
+//!    which fails rather than replace a file someone created meanwhile.
+//!
+//! No `fsync`: the output is derived data that `vcp build --check` verifies
+//! and a rebuild repairs; a kill leaves each file whole (rename is atomic),
+//! only a power loss could leave a file empty (docs/gitops.md).
 
-use crate::emit::{self, Output};
+use super::survey::{self, Entry, Survey};
+use crate::emit::{self, Output, Text};
 use std::fs;
 use std::io::{self, Write as _};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Component, Path};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The prefix of every temporary file or folder vcp makes in the output.
+pub const TEMP_PREFIX: &str = ".vcp-tmp-";
 
 #[derive(Debug, Default)]
 pub struct WriteReport {
-    /// The output already held exactly these files: nothing was written.
-    pub unchanged: bool,
-    /// Generated files (with vcp's header) no longer produced, left in place.
+    /// Files written (new or changed).
+    pub written: usize,
+    /// Files that already held their bytes.
+    pub unchanged: usize,
+    /// Generated files (with vcp's header) no longer produced: removed with
+    /// `prune`, else left in place.
     pub stale: Vec<String>,
+    /// Temporary files of killed builds that were removed.
+    pub leftovers: usize,
 }
 
-fn invalid(msg: String) -> io::Error {
+/// A failed write, and whether the directory was changed before it failed.
+#[derive(Debug)]
+pub struct WriteError {
+    pub error: io::Error,
+    /// False: the directory is as it was. True: some files are already new
+    /// (each one whole); the next successful build completes the update.
+    pub partly: bool,
+}
+
+impl From<io::Error> for WriteError {
+    fn from(error: io::Error) -> WriteError {
+        WriteError {
+            error,
+            partly: false,
+        }
+    }
+}
+
+pub(super) fn invalid(msg: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, msg)
 }
 
@@ -32,131 +75,283 @@ fn check_relative(path: &str) -> io::Result<()> {
     Ok(())
 }
 
-/// Writes `output` into `dir`; with `prune`, generated files no longer
-/// produced are removed in the same swap.
-pub fn write(dir: &Path, output: &Output, prune: bool) -> io::Result<WriteReport> {
+/// What to do with one file of the build.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Plan {
+    Unchanged,
+    Changed,
+    New,
+}
+
+/// Creates `dir` if needed and locks it for this process; `on_wait` runs
+/// when another process holds the lock (this one then waits for it).
+pub fn lock(dir: &Path, on_wait: &dyn Fn()) -> io::Result<fs::File> {
+    match fs::metadata(dir) {
+        Ok(m) if !m.is_dir() => {
+            return Err(invalid(format!(
+                "{} exists and is not a directory",
+                dir.display()
+            )));
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => fs::create_dir_all(dir)?,
+        Err(e) => return Err(e),
+    }
+    // The directory itself is the lock (flock on its descriptor): nothing
+    // is added to it, and a lock dies with its process.
+    let handle = fs::File::open(dir)?;
+    match handle.try_lock() {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) => {
+            on_wait();
+            handle.lock()?;
+        }
+        // A file system without locks (some network mounts): go on unlocked.
+        Err(fs::TryLockError::Error(e)) if e.kind() == io::ErrorKind::Unsupported => {}
+        Err(fs::TryLockError::Error(e)) => return Err(e),
+    }
+    Ok(handle)
+}
+
+/// Writes `output` into `dir` (created if missing); with `prune`, generated
+/// files no longer produced are removed. `on_wait` runs when another build
+/// holds the directory.
+pub fn write(
+    dir: &Path,
+    output: &Output,
+    prune: bool,
+    on_wait: &dyn Fn(),
+) -> Result<WriteReport, WriteError> {
     for path in output.files.keys() {
         check_relative(path)?;
     }
-    // A symlinked output directory is the user's choice: work on its target.
-    let dir = match fs::symlink_metadata(dir) {
-        Ok(m) if m.file_type().is_symlink() => fs::canonicalize(dir)?,
-        _ => dir.to_path_buf(),
+    let _lock = lock(dir, on_wait)?;
+    let survey = survey::survey(dir, output)?;
+    let files: Vec<(&String, &Text)> = output.files.iter().collect();
+    let plans = plan_all(dir, &survey, &files)?;
+
+    let mut report = WriteReport {
+        stale: survey.stale.clone(),
+        ..WriteReport::default()
     };
-    let exists = dir.exists();
-    if exists && !dir.is_dir() {
-        return Err(invalid(format!(
-            "{} exists and is not a directory",
-            dir.display()
-        )));
+    for temp in &survey.temps {
+        let path = dir.join(temp);
+        let removed = if fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
+            fs::remove_dir_all(&path)
+        } else {
+            fs::remove_file(&path)
+        };
+        match removed {
+            Ok(()) => report.leftovers += 1,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
     }
 
-    let mut report = WriteReport::default();
-    if exists {
-        let mut same = true;
-        for (path, content) in &output.files {
-            let target = dir.join(path);
-            match fs::symlink_metadata(&target) {
-                Ok(m) if m.file_type().is_symlink() => {
-                    return Err(invalid(format!(
-                        "{} is a symlink; vcp does not write through links",
-                        target.display()
-                    )));
-                }
-                Ok(m) if m.is_dir() => {
-                    return Err(invalid(format!("{} is a directory", target.display())));
-                }
-                Ok(_) => {
-                    let existing = fs::read(&target)?;
-                    if !content.eq_bytes(&existing) {
-                        same = false;
-                        if !emit::is_generated(&String::from_utf8_lossy(&existing)) {
-                            return Err(invalid(format!(
-                                "{} exists and was not generated by vcp; move it away or choose another output directory",
-                                target.display()
-                            )));
-                        }
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::NotFound => same = false,
-                Err(e) => return Err(e),
+    // Folders first, one by one (never through a link); then the files on
+    // every core.
+    let mut made = std::collections::BTreeSet::new();
+    for ((path, _), plan) in files.iter().zip(&plans) {
+        if *plan == Plan::New
+            && let Some((folder, _)) = path.rsplit_once('/')
+            && !made.contains(folder)
+        {
+            create_real_dirs(dir, folder).map_err(|error| WriteError {
+                error,
+                partly: !made.is_empty(),
+            })?;
+            made.insert(folder);
+        }
+    }
+    let todo: Vec<(&String, &Text, Plan)> = files
+        .iter()
+        .zip(&plans)
+        .filter(|(_, plan)| **plan != Plan::Unchanged)
+        .map(|((path, text), plan)| (*path, *text, *plan))
+        .collect();
+    report.unchanged = files.len() - todo.len();
+    let seq = AtomicUsize::new(0);
+    let results = crate::par::map(&todo, |(path, text, plan)| {
+        let n = seq.fetch_add(1, Ordering::Relaxed);
+        put(dir, path, text, *plan, n)
+    });
+    let mut first_error = None;
+    for result in results {
+        match result {
+            Ok(()) => report.written += 1,
+            Err(e) => {
+                first_error.get_or_insert(e);
             }
         }
-        report.stale = stale_files(&dir, output)?;
-        if same && (report.stale.is_empty() || !prune) {
-            report.unchanged = true;
-            return Ok(report);
+    }
+    if let Some(error) = first_error {
+        return Err(WriteError {
+            error,
+            partly: report.written > 0 || !made.is_empty(),
+        });
+    }
+    if prune {
+        for path in &report.stale {
+            remove_stale(dir, path).map_err(|error| WriteError {
+                error,
+                partly: true,
+            })?;
         }
     }
-
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let staging = parent.join(format!(".{name}.vcp-new-{}", std::process::id()));
-    let pruned: &[String] = if prune { &report.stale } else { &[] };
-    let result = stage(&dir, &staging, output, exists, pruned)
-        .and_then(|()| swap(&dir, &staging, &parent, &name, exists));
-    if result.is_err() {
-        let _ = fs::remove_dir_all(&staging);
-    }
-    result.map(|()| report)
+    Ok(report)
 }
 
-/// Copies the current directory (links as links) into `staging`, then writes
-/// the new files over it.
-fn stage(
+/// Plans every file, in parallel (comparing means reading); any refusal
+/// comes before anything is written.
+pub(super) fn plan_all(
     dir: &Path,
-    staging: &Path,
-    output: &Output,
-    exists: bool,
-    prune: &[String],
-) -> io::Result<()> {
-    if staging.exists() {
-        fs::remove_dir_all(staging)?;
-    }
-    if exists {
-        copy_tree(dir, staging)?;
-    } else {
-        fs::create_dir_all(staging)?;
-    }
-    for path in prune {
-        let file = staging.join(path);
-        fs::remove_file(&file)?;
-        // Folders the pruned files leave empty go too (a removed pipeline).
-        let mut dir = file.parent();
-        while let Some(d) = dir.filter(|d| *d != staging) {
-            if fs::remove_dir(d).is_err() {
-                break;
+    survey: &Survey,
+    files: &[(&String, &Text)],
+) -> io::Result<Vec<Plan>> {
+    let plans = crate::par::map(files, |(path, text)| {
+        plan(dir, survey, path, text, &mut |_| ())
+    });
+    plans.into_iter().collect()
+}
+
+/// What to do with the file at `path`; `seen` gets the bytes it holds when
+/// they differ from `text` (the `--check` diff).
+pub(super) fn plan(
+    dir: &Path,
+    survey: &Survey,
+    path: &str,
+    text: &Text,
+    seen: &mut dyn FnMut(Vec<u8>),
+) -> io::Result<Plan> {
+    let shown = || dir.join(path).display().to_string();
+    // Every folder on the way must be a real folder (or not exist yet).
+    let mut at = 0;
+    while let Some(i) = path[at..].find('/') {
+        let folder = &path[..at + i];
+        match survey.entries.get(folder) {
+            None | Some(Entry::Dir) => {}
+            Some(Entry::Link) => {
+                return Err(invalid(format!(
+                    "{} is a symlink; vcp does not write through links",
+                    dir.join(folder).display()
+                )));
             }
-            dir = d.parent();
+            Some(_) => {
+                return Err(invalid(format!(
+                    "{} is a file where a directory is needed",
+                    dir.join(folder).display()
+                )));
+            }
         }
+        at += i + 1;
     }
-    for (path, content) in &output.files {
-        let target = staging.join(path);
-        if let Some(parent) = target.parent() {
-            create_real_dirs(staging, parent)?;
+    let len = match survey.entries.get(path) {
+        None => return Ok(Plan::New),
+        Some(Entry::File { len }) => *len,
+        Some(Entry::Link) => {
+            return Err(invalid(format!(
+                "{} is a symlink; vcp does not write through links",
+                shown()
+            )));
         }
-        let mut file = io::BufWriter::new(fs::File::create(&target)?);
-        for piece in content.pieces() {
+        Some(Entry::Dir) => return Err(invalid(format!("{} is a directory", shown()))),
+        Some(Entry::Special(kind)) => {
+            return Err(invalid(format!(
+                "{} is a {kind}, not a regular file; remove it (vcp never opens one)",
+                shown()
+            )));
+        }
+    };
+    let want: usize = text.pieces().map(str::len).sum();
+    // Same size: compare every byte. Another size: only the header matters.
+    let limit = if len == want as u64 {
+        want + 1
+    } else {
+        survey::HEAD
+    };
+    let have = survey::read_regular(&dir.join(path), limit)?;
+    if have.len() as u64 == len && text.eq_bytes(&have) {
+        return Ok(Plan::Unchanged);
+    }
+    if !emit::is_generated(&String::from_utf8_lossy(&have)) {
+        return Err(invalid(format!(
+            "{} exists and was not generated by vcp; move it away or choose another output directory",
+            shown()
+        )));
+    }
+    seen(have);
+    Ok(Plan::Changed)
+}
+
+/// Writes one file through a temporary file beside it.
+fn put(dir: &Path, path: &str, text: &Text, plan: Plan, n: usize) -> io::Result<()> {
+    let target = dir.join(path);
+    let folder = target.parent().unwrap_or(dir);
+    let temp = folder.join(format!("{TEMP_PREFIX}{}-{n}", std::process::id()));
+    let result = write_new(&temp, text).and_then(|()| match plan {
+        Plan::New => match fs::hard_link(&temp, &target) {
+            Ok(()) => fs::remove_file(&temp),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(invalid(format!(
+                "{} appeared during the build; it was left as it is",
+                target.display()
+            ))),
+            // No hard links here (some FUSE and FAT file systems): rename,
+            // still only where nothing is.
+            Err(_) if fs::symlink_metadata(&target).is_err() => fs::rename(&temp, &target),
+            Err(e) => Err(e),
+        },
+        _ => fs::rename(&temp, &target),
+    });
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result
+}
+
+fn write_new(path: &Path, text: &Text) -> io::Result<()> {
+    let file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
+    let mut pieces = text.pieces();
+    let (Some(first), None) = (pieces.next(), pieces.next()) else {
+        // Many pieces (a ConfigMap file): gathered into large writes.
+        let size: usize = text.pieces().map(str::len).sum();
+        let mut file = io::BufWriter::with_capacity(size.min(256 * 1024), file);
+        for piece in text.pieces() {
             file.write_all(piece.as_bytes())?;
         }
         file.into_inner().map_err(io::IntoInnerError::into_error)?;
+        return Ok(());
+    };
+    // One piece (most files): one write, no buffer.
+    (&file).write_all(first.as_bytes())
+}
+
+/// Removes a stale generated file (its header checked again right before)
+/// and the folders it leaves empty.
+fn remove_stale(dir: &Path, path: &str) -> io::Result<()> {
+    let file = dir.join(path);
+    let head = survey::read_regular(&file, survey::HEAD)?;
+    if !emit::is_generated(&String::from_utf8_lossy(&head)) {
+        return Ok(());
+    }
+    fs::remove_file(&file)?;
+    let mut folder = file.parent();
+    while let Some(d) = folder.filter(|d| *d != dir) {
+        if fs::remove_dir(d).is_err() {
+            break;
+        }
+        folder = d.parent();
     }
     Ok(())
 }
 
-/// Creates `dir` under `root`, refusing to pass through a symlink.
-fn create_real_dirs(root: &Path, dir: &Path) -> io::Result<()> {
-    let rel = dir
-        .strip_prefix(root)
-        .map_err(|_| invalid(format!("{} is outside the output", dir.display())))?;
+/// Creates `folder` (relative) under `root`, refusing to pass through a
+/// symlink.
+fn create_real_dirs(root: &Path, folder: &str) -> io::Result<()> {
     let mut at = root.to_path_buf();
-    for c in rel.components() {
+    for c in folder.split('/') {
         at.push(c);
         match fs::symlink_metadata(&at) {
             Ok(m) if m.file_type().is_symlink() => {
@@ -172,76 +367,12 @@ fn create_real_dirs(root: &Path, dir: &Path) -> io::Result<()> {
                     at.display()
                 )));
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => fs::create_dir(&at)?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => match fs::create_dir(&at) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && at.is_dir() => {}
+                Err(e) => return Err(e),
+            },
             Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
-fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
-    fs::create_dir_all(to)?;
-    let mut entries: Vec<_> = fs::read_dir(from)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(fs::DirEntry::file_name);
-    for entry in entries {
-        let kind = entry.file_type()?;
-        let target = to.join(entry.file_name());
-        if kind.is_symlink() {
-            std::os::unix::fs::symlink(fs::read_link(entry.path())?, &target)?;
-        } else if kind.is_dir() {
-            copy_tree(&entry.path(), &target)?;
-        } else {
-            fs::copy(entry.path(), &target)?;
-        }
-    }
-    Ok(())
-}
-
-/// Puts `staging` in place of `dir`. The old directory is renamed aside
-/// first and removed only once the new one is in place.
-fn swap(dir: &Path, staging: &Path, parent: &Path, name: &str, exists: bool) -> io::Result<()> {
-    if !exists {
-        return fs::rename(staging, dir);
-    }
-    let old = parent.join(format!(".{name}.vcp-old-{}", std::process::id()));
-    if old.exists() {
-        fs::remove_dir_all(&old)?;
-    }
-    fs::rename(dir, &old)?;
-    if let Err(e) = fs::rename(staging, dir) {
-        // Put the original back before reporting.
-        let _ = fs::rename(&old, dir);
-        return Err(e);
-    }
-    fs::remove_dir_all(&old)
-}
-
-/// Files under `dir` that carry vcp's header but are not in `output`.
-pub fn stale_files(dir: &Path, output: &Output) -> io::Result<Vec<String>> {
-    let mut stale = Vec::new();
-    walk(dir, dir, &mut |rel, path| {
-        if !output.files.contains_key(rel)
-            && let Ok(text) = fs::read_to_string(path)
-            && emit::is_generated(&text)
-        {
-            stale.push(rel.to_string());
-        }
-    })?;
-    stale.sort();
-    Ok(stale)
-}
-
-fn walk(root: &Path, dir: &Path, f: &mut dyn FnMut(&str, &Path)) -> io::Result<()> {
-    for entry in fs::read_dir(dir)? {
-        let entry = entry?;
-        let kind = entry.file_type()?;
-        let path = entry.path();
-        if kind.is_dir() {
-            walk(root, &path, f)?;
-        } else if kind.is_file()
-            && let Ok(rel) = path.strip_prefix(root)
-        {
-            f(&rel.to_string_lossy(), &path);
         }
     }
     Ok(())

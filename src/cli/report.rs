@@ -50,6 +50,22 @@ struct JsonDiagnostic<'a> {
     label: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     help: Option<&'a str>,
+    /// Other places that explain the diagnostic (where a name was first
+    /// defined, where a parameter is declared).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    related: Vec<JsonRelated<'a>>,
+}
+
+/// A secondary place of a diagnostic, in the JSON form.
+#[derive(Serialize, Debug)]
+struct JsonRelated<'a> {
+    message: &'a str,
+    file: &'a str,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+    span: [u32; 2],
 }
 
 fn severity(d: &Diagnostic) -> &'static str {
@@ -86,6 +102,24 @@ pub fn json(sources: &SourceMap, d: &Diagnostic) -> String {
         span: location.map(|l| l.5),
         label: d.label.as_deref(),
         help: d.help.as_deref(),
+        related: d
+            .secondary
+            .iter()
+            .map(|l| {
+                let file = sources.get(l.span.file);
+                let (line, column) = file.line_col(l.span.start);
+                let (end_line, end_column) = file.line_col(l.span.end);
+                JsonRelated {
+                    message: &l.message,
+                    file: &file.name,
+                    line,
+                    column,
+                    end_line,
+                    end_column,
+                    span: [l.span.start, l.span.end],
+                }
+            })
+            .collect(),
     };
     serde_json::to_string(&value).unwrap_or_default()
 }
@@ -119,6 +153,10 @@ pub fn github(sources: &SourceMap, d: &Diagnostic) -> String {
     if let Some(help) = &d.help {
         message.push_str("\nhelp: ");
         message.push_str(help);
+    }
+    // An annotation has one place: the others are named in its text.
+    for l in &d.secondary {
+        message.push_str(&format!("\n{}: {}", l.message, sources.location(l.span)));
     }
     format!(
         "::{} {}::{}",
@@ -203,5 +241,33 @@ mod tests {
         assert_eq!(v["column"], 3);
         assert_eq!(v["span"], serde_json::json!([15, 16]));
         assert_eq!(v["label"], "here");
+        assert!(v.get("related").is_none());
+    }
+
+    #[test]
+    fn other_places_are_kept_in_json_and_github() {
+        let mut sources = SourceMap::new();
+        let f = sources.add(
+            "p.vcp",
+            "pipeline p {\n  param n: int = 4\n}\n",
+            Origin::User,
+        );
+        let d = Diagnostic::global(Code::BadSet, "`--set n=x`: `x` is not an integer")
+            .with_secondary(Span::new(f, 15, 31), "`n` is declared `int` here")
+            .with_help("write a whole number");
+        let v: serde_json::Value = serde_json::from_str(&json(&sources, &d)).expect("JSON");
+        assert_eq!(v["help"], "write a whole number");
+        assert_eq!(
+            v["related"],
+            serde_json::json!([{
+                "message": "`n` is declared `int` here",
+                "file": "p.vcp", "line": 2, "column": 3, "end_line": 2, "end_column": 19,
+                "span": [15, 31]
+            }])
+        );
+        assert_eq!(
+            github(&sources, &d),
+            "::error title=E0602::`--set n=x`: `x` is not an integer%0Ahelp: write a whole number%0A`n` is declared `int` here: p.vcp:2:3"
+        );
     }
 }

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Where runs are kept, relative to the working directory.
 const RUNS: &str = ".vcp/runs";
@@ -27,6 +27,105 @@ pub(super) struct Args {
     pub max_procs: Option<u32>,
     pub follow: bool,
     pub resume: Option<String>,
+    pub timeout: Option<String>,
+    pub log_limit: String,
+    pub list: bool,
+    pub delete: Vec<String>,
+    pub prune: Option<String>,
+}
+
+/// `64M`, `500K`, `2G`, `1000`: bytes (powers of 1024).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let (digits, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let factor: u64 = match unit {
+        "" => 1,
+        "K" | "k" | "KiB" => 1 << 10,
+        "M" | "MiB" => 1 << 20,
+        "G" | "GiB" => 1 << 30,
+        _ => return Err(format!("`{text}`: the unit is K, M or G (`64M`)")),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(factor))
+        .ok_or_else(|| format!("`{text}` is not a size: write a number and K, M or G (`64M`)"))
+}
+
+/// `vcp run --list`, `--delete`, `--prune`.
+fn manage(args: &Args, root: &Path) -> ExitCode {
+    if args.list {
+        let runs = match runner::list_runs(root) {
+            Ok(r) => r,
+            Err(e) => return usage(&format!("cannot read {RUNS}: {e}")),
+        };
+        if runs.is_empty() {
+            eprintln!("no runs in {RUNS}/");
+        }
+        for r in runs {
+            let (pipeline, file) = r
+                .settings
+                .as_ref()
+                .map_or(("?", "?"), |s| (s.pipeline.as_str(), s.file.as_str()));
+            println!(
+                "{}  {:<11}  {:>9}  {pipeline} ({file})",
+                r.id,
+                r.outcome,
+                human_size(r.bytes)
+            );
+        }
+        return ExitCode::SUCCESS;
+    }
+    let mut ids = args.delete.clone();
+    if let Some(age) = &args.prune {
+        let max_age = match crate::check::parse_duration(age) {
+            Ok(s) => Duration::from_secs(s),
+            Err(e) => return usage(&format!("`--prune {age}` is not a duration: {e}")),
+        };
+        let runs = match runner::list_runs(root) {
+            Ok(r) => r,
+            Err(e) => return usage(&format!("cannot read {RUNS}: {e}")),
+        };
+        ids.extend(
+            runs.into_iter()
+                .filter(|r| r.outcome != "running")
+                .filter(|r| RunDir::new(root, &r.id).age().is_some_and(|a| a >= max_age))
+                .map(|r| r.id),
+        );
+    }
+    let mut code = ExitCode::SUCCESS;
+    for id in ids {
+        if id.is_empty() || id.contains('/') || id.starts_with('.') {
+            eprintln!("error: `{id}` is not a run id");
+            code = ExitCode::from(2);
+            continue;
+        }
+        let dir = RunDir::new(root, &id);
+        if !dir.path().is_dir() {
+            eprintln!("error: no run `{id}` in {RUNS}/");
+            code = ExitCode::from(2);
+            continue;
+        }
+        match dir.delete() {
+            Ok(()) => eprintln!("deleted run {id}"),
+            Err(e) => {
+                eprintln!("error: cannot delete run `{id}`: {e}");
+                code = ExitCode::from(1);
+            }
+        }
+    }
+    code
+}
+
+fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / f64::from(1u32 << 30)),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / f64::from(1u32 << 20)),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
 }
 
 fn usage(message: &str) -> ExitCode {
@@ -36,6 +135,26 @@ fn usage(message: &str) -> ExitCode {
 
 pub(super) fn run(args: Args, diagnostics: DiagnosticPrinter) -> ExitCode {
     let root = PathBuf::from(RUNS);
+    if args.list || !args.delete.is_empty() || args.prune.is_some() {
+        return manage(&args, &root);
+    }
+    let timeout = match args.timeout.as_deref().map(crate::check::parse_duration) {
+        None => None,
+        Some(Ok(0)) => return usage("`--timeout` must be longer than 0s"),
+        Some(Ok(s)) => Some(Duration::from_secs(s)),
+        Some(Err(e)) => return usage(&format!("`--timeout` is not a duration: {e}")),
+    };
+    let log_limit = match parse_size(&args.log_limit) {
+        Ok(n) => n,
+        Err(e) => return usage(&format!("--log-limit {e}")),
+    };
+    let exe = match std::env::current_exe() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: cannot find the vcp executable to supervise workers: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let (dir, settings) = match &args.resume {
         Some(id) => {
             let dir = RunDir::new(&root, id);
@@ -145,10 +264,18 @@ pub(super) fn run(args: Args, diagnostics: DiagnosticPrinter) -> ExitCode {
             ));
         }
     }
+    if let Some(max) = args.max_procs {
+        let stalls = runner::too_few_procs(pipeline, settings.stage.as_deref(), max as usize);
+        if let Some((stage, workers)) = stalls.first() {
+            return usage(&format!(
+                "stage `{stage}` needs its {workers} workers running at once (its command reads the worker hosts), but --max-procs is {max}: it would wait forever; give --max-procs {workers} or more"
+            ));
+        }
+    }
     let mut settings = settings;
     settings.pipeline = pipeline.name.clone();
     if args.resume.is_none()
-        && let Err(e) = dir.save(&settings)
+        && let Err(e) = runner::create_private_dir(&root).and_then(|()| dir.save(&settings))
     {
         eprintln!(
             "error: cannot create the run directory {}: {e}",
@@ -156,6 +283,15 @@ pub(super) fn run(args: Args, diagnostics: DiagnosticPrinter) -> ExitCode {
         );
         return ExitCode::from(1);
     }
+    // Held until vcp exits: one vcp per run, and none while processes of
+    // an earlier attempt live (they get the grace period to stop).
+    let _lock = match dir.take(runner::supervise::GRACE + Duration::from_secs(3)) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
 
     let scripts: BTreeMap<String, String> = emit::pipeline_files(pipeline)
         .into_iter()
@@ -177,6 +313,9 @@ pub(super) fn run(args: Args, diagnostics: DiagnosticPrinter) -> ExitCode {
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
         max_procs: args.max_procs.map(|n| n as usize),
         follow: args.follow,
+        timeout,
+        log_limit,
+        exe,
     };
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -215,6 +354,13 @@ pub(super) fn run(args: Args, diagnostics: DiagnosticPrinter) -> ExitCode {
         .and_then(|cwd| dir.path().strip_prefix(cwd).ok().map(Path::to_path_buf))
         .unwrap_or_else(|| dir.path().to_path_buf());
     let logs = shown.display();
+    let word = match &outcome {
+        Ok(Outcome::Succeeded) => "succeeded",
+        Ok(Outcome::Interrupted) => "interrupted",
+        Ok(Outcome::TimedOut) => "timed out",
+        Ok(Outcome::Failed(_)) | Err(_) => "failed",
+    };
+    let _ = dir.set_outcome(word);
     match outcome {
         Ok(Outcome::Succeeded) => {
             eprintln!(
@@ -231,6 +377,15 @@ pub(super) fn run(args: Args, diagnostics: DiagnosticPrinter) -> ExitCode {
             );
             eprintln!("continue it with: vcp run --resume {}", dir.id);
             ExitCode::from(130)
+        }
+        Ok(Outcome::TimedOut) => {
+            eprintln!(
+                "run {} stopped by --timeout after {:.1}s; every process was stopped; logs in {logs}/",
+                dir.id,
+                started.elapsed().as_secs_f64()
+            );
+            eprintln!("continue it with: vcp run --resume {}", dir.id);
+            ExitCode::from(124)
         }
         Ok(Outcome::Failed(f)) => {
             let who = match f.rank {

@@ -67,8 +67,9 @@ pub(super) fn hash_spec(text: &str, mut state: u64) -> u64 {
     fingerprint(&text.as_bytes()[hashed..], state)
 }
 
-/// Fills in the hash placeholder of `text`'s spec-hash labels, in place:
-/// the placeholder has the length of every hash value.
+/// Fills in the hash placeholder of `text`'s spec-hash labels, and of its
+/// name when it ends in one (a run's name under `gitops`), in place: the
+/// placeholder has the length of every hash value.
 pub(super) fn with_hash(mut text: String, hash: u64) -> String {
     static LABEL: LazyLock<Finder<'static>> = LazyLock::new(|| {
         let label = format!("{}: {}", volcano::HASH_LABEL, volcano::HASH_PLACEHOLDER);
@@ -82,6 +83,14 @@ pub(super) fn with_hash(mut text: String, hash: u64) -> String {
         .collect();
     for end in ends {
         text.replace_range(end - value.len()..end, &value);
+    }
+    // The object's own name: the first line at the indentation of
+    // `metadata`'s fields (annotations and labels are nested deeper).
+    if let Some(at) = text.find("\n  name: ") {
+        let end = text[at + 1..].find('\n').map_or(text.len(), |i| at + 1 + i);
+        if text[..end].ends_with(&format!("-{}", volcano::HASH_PLACEHOLDER)) {
+            text.replace_range(end - value.len()..end, &value);
+        }
     }
     text
 }
@@ -124,6 +133,24 @@ mod tests {
             label_hash(fingerprint(b"", SEED)),
             label_hash(fingerprint(b"\0", SEED))
         );
+    }
+
+    #[test]
+    fn a_name_ending_in_the_placeholder_gets_the_hash() {
+        let label = format!("{}: {}", volcano::HASH_LABEL, volcano::HASH_PLACEHOLDER);
+        let name = format!("etl-{}", volcano::HASH_PLACEHOLDER);
+        let doc = format!(
+            "metadata:\n  annotations:\n    a: x-{p}\n  labels:\n    {label}\n  name: {name}\nspec:\n  name: {name}\n",
+            p = volcano::HASH_PLACEHOLDER
+        );
+        let value = format!("h{:012x}", label_hash(7));
+        let text = with_hash(doc, 7);
+        assert!(text.contains(&format!("\n  name: etl-{value}\n")), "{text}");
+        // Only the object's own name and label: not annotations, not specs.
+        assert_eq!(text.matches(&value).count(), 2, "{text}");
+        // A name without the placeholder stays as written.
+        let plain = "metadata:\n  name: etl-h000000000001\n".to_string();
+        assert_eq!(with_hash(plain.clone(), 7), plain);
     }
 
     #[test]

@@ -82,10 +82,9 @@ pub fn script_settings(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> Str
         .and_then(|v| Some((v, dir_code(pipeline, v)?)))
     {
         code.push_str(&format!(
-            "# Done and failed items, on volume {volume} under the build's run key;\n# `vcp run` gives a directory of its own.\nVCP_DONE_DIR=${{VCP_DONE_DIR:-{dir}}}\n# The wrapper's done markers (by item index) go there too.\nVCP_STATE_DIR=${{VCP_STATE_DIR:-$VCP_DONE_DIR/$VCP_STAGE.state}}\n",
+            "# Done and failed items, on volume {volume} under the build's run key;\n# `vcp run` gives a directory of its own.\nVCP_DONE_DIR=${{VCP_DONE_DIR:-{dir}}}\n",
         ));
         exported.push("VCP_DONE_DIR");
-        exported.push("VCP_STATE_DIR");
     }
     if let (JobKind::Work, Some((volume, dir))) = (
         kind,

@@ -39,7 +39,9 @@ pub struct JobSpec {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min_success: Option<u32>,
     pub max_retry: u32,
-    pub ttl_seconds_after_finished: u32,
+    /// None under `gitops`: the controller would recreate a deleted run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttl_seconds_after_finished: Option<u32>,
     pub plugins: BTreeMap<&'static str, Vec<String>>,
     pub policies: Vec<LifecyclePolicy>,
     pub tasks: Vec<TaskSpec>,
@@ -94,7 +96,7 @@ pub const HASH_LABEL: &str = "vcp.dev/spec-hash";
 /// Written first, replaced once the YAML exists and can be hashed. Same
 /// shape as a real hash (`h` + 12 hex digits), so that the YAML writer
 /// treats both alike: a plain scalar.
-pub const HASH_PLACEHOLDER: &str = "h000000000000";
+pub const HASH_PLACEHOLDER: &str = ir::HASH_PLACEHOLDER;
 
 /// The labels of every object of a pipeline; `name` and `component` describe
 /// the object itself.
@@ -140,6 +142,15 @@ fn replace_annotations(pipeline: &Pipeline, annotations: &mut BTreeMap<String, S
         annotations.insert("kustomize.toolkit.fluxcd.io/force".into(), "enabled".into());
     }
 }
+/// Under Argo CD, the object that starts a run (the JobFlow, or the one
+/// Job) goes in sync wave 1, after the ConfigMaps and JobTemplates it uses
+/// (wave 0), so that it never starts before them.
+fn gitops_annotations(pipeline: &Pipeline, annotations: &mut BTreeMap<String, String>) {
+    if pipeline.gitops == ir::GitOps::ArgoCd {
+        annotations.insert("argocd.argoproj.io/sync-wave".into(), "1".into());
+    }
+}
+
 /// The labels of an object that runs work: with the spec hash.
 fn hashed(mut labels: BTreeMap<String, String>) -> BTreeMap<String, String> {
     labels.insert(HASH_LABEL.into(), HASH_PLACEHOLDER.into());
@@ -192,7 +203,8 @@ pub fn job_spec(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> JobSpec {
         min_available,
         min_success,
         max_retry,
-        ttl_seconds_after_finished: u32::try_from(stage.ttl).unwrap_or(u32::MAX),
+        ttl_seconds_after_finished: (!pipeline.gitops.is_on())
+            .then(|| u32::try_from(stage.ttl).unwrap_or(u32::MAX)),
         plugins,
         policies: vec![
             LifecyclePolicy {
@@ -396,6 +408,7 @@ fn resources(r: &ir::Resources) -> Option<core::ResourceRequirements> {
 pub fn job(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> Job {
     let mut annotations = annotations(pipeline, stage.line, &stage.annotations);
     replace_annotations(pipeline, &mut annotations);
+    gitops_annotations(pipeline, &mut annotations);
     Manifest {
         api_version: "batch.volcano.sh/v1alpha1",
         kind: "Job",
@@ -463,11 +476,12 @@ pub fn job_flow(pipeline: &Pipeline) -> JobFlow {
     }
     let mut annotations = annotations(pipeline, pipeline.line, &pipeline.annotations);
     replace_annotations(pipeline, &mut annotations);
+    gitops_annotations(pipeline, &mut annotations);
     Manifest {
         api_version: "flow.volcano.sh/v1alpha1",
         kind: "JobFlow",
         metadata: meta(
-            pipeline.name.clone(),
+            pipeline.flow_name(),
             pipeline,
             hashed(labels(pipeline, &pipeline.name, None, &pipeline.labels)),
             annotations,

@@ -3,38 +3,40 @@
 //!
 //! Each worker is the stage's generated wrapper script, the same file the
 //! cluster runs, started with `sh` and the environment Volcano's `env` and
-//! `svc` plugins would give the pod. Container images are not pulled:
-//! commands run on the host. Volumes are local directories. A stage starts
-//! when the stages it depends on completed; its reduce step after all its
-//! workers succeeded. A failed worker is restarted alone, up to the stage's
-//! retry count (items already done are skipped); when it still fails, every
-//! other process is stopped. Each worker runs in its own process group, so
-//! that stopping it stops everything it started.
+//! `svc` plugins would give the pod, under a supervisor process
+//! (supervise.rs) that guarantees nothing it started outlives the run.
+//! Container images are not pulled: commands run on the host. Volumes are
+//! local directories. A stage starts when the stages it depends on
+//! completed; its reduce step after all its workers succeeded. A failed
+//! worker is restarted alone, up to the stage's retry count (items already
+//! done are skipped); when it still fails, every other process is stopped.
+//! Done items are recorded by the wrapper library itself (`VCP_DONE_DIR`),
+//! by identity, so `--resume` runs exactly the items not done yet.
 
 mod failed;
+mod logs;
+mod procs;
 mod progress;
 mod state;
+pub mod supervise;
 
 pub use progress::{PlainReporter, Reporter, StageProgress, TerminalReporter};
-pub use state::{RunDir, RunSettings, new_run_id};
+pub use state::{RunDir, RunInfo, RunSettings, create_private_dir, list_runs, new_run_id};
 
 use crate::ir::{self, EnvValue, JobKind, Pipeline, Stage};
-use nix::sys::signal::{Signal, killpg};
-use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
-use nix::unistd::Pid;
+use procs::{Proc, Procs};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-/// How long stopped processes get to exit after SIGTERM before SIGKILL.
-const GRACE: Duration = Duration::from_secs(3);
-const TICK: Duration = Duration::from_millis(50);
+/// How often the progress lines are refreshed.
+const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 
 /// What the runner needs besides the pipeline.
 #[derive(Debug)]
@@ -50,6 +52,12 @@ pub struct RunOptions {
     pub max_procs: Option<usize>,
     /// Mirror every log line to the terminal.
     pub follow: bool,
+    /// Wall-clock limit of the whole run.
+    pub timeout: Option<Duration>,
+    /// Bytes of one attempt's output kept in its log before the cut.
+    pub log_limit: u64,
+    /// This process: the supervisor is `<exe> __vcp-supervise`.
+    pub exe: PathBuf,
 }
 
 /// Why a run failed: enough for the summary.
@@ -70,18 +78,8 @@ pub enum Outcome {
     Succeeded,
     Failed(Box<Failure>),
     Interrupted,
-}
-
-/// One process the runner started: a worker or a reduce step.
-struct Proc {
-    stage: usize,
-    /// `None` for the reduce step.
-    rank: Option<u32>,
-    child: Child,
-    started: Instant,
-    log: PathBuf,
-    /// Bytes of the log already mirrored (`--follow`).
-    followed: u64,
+    /// `--timeout` passed.
+    TimedOut,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,8 +99,11 @@ struct StageState {
     attempts: BTreeMap<u32, u32>,
     reduce_attempts: u32,
     started: Option<Instant>,
-    /// Items already done when the stage started (resume).
+    /// Done records found when the stage started (resume).
     done_before: u64,
+    /// Done records counted so far, and how far each file was read.
+    done_now: u64,
+    read_to: BTreeMap<PathBuf, u64>,
 }
 
 pub fn run(
@@ -112,8 +113,19 @@ pub fn run(
     stop: &Arc<AtomicBool>,
     reporter: &mut dyn Reporter,
 ) -> io::Result<Outcome> {
-    let runner = Runner::new(pipeline, scripts, options)?;
-    runner.run(stop, reporter)
+    let mut runner = Runner::new(pipeline, scripts, options)?;
+    let outcome = runner.run(stop, reporter);
+    // Stopped here on every path, an error return included (and by Drop
+    // on a panic).
+    runner.procs.stop_all();
+    let outcome = outcome?;
+    if matches!(outcome, Outcome::Succeeded) {
+        // A succeeded run keeps its logs, scripts, settings and volumes;
+        // its working files and done records are of no further use.
+        let _ = fs::remove_dir_all(options.dir.work());
+        let _ = fs::remove_dir_all(options.dir.done_dir());
+    }
+    Ok(outcome)
 }
 
 struct Runner<'a> {
@@ -121,10 +133,7 @@ struct Runner<'a> {
     options: &'a RunOptions,
     volumes: BTreeMap<String, PathBuf>,
     stages: Vec<StageState>,
-    running: Vec<Proc>,
-    /// Process groups started, stopped again at the end in case a worker
-    /// left something behind.
-    groups: Vec<i32>,
+    procs: Procs,
 }
 
 impl<'a> Runner<'a> {
@@ -133,13 +142,11 @@ impl<'a> Runner<'a> {
         scripts: &BTreeMap<String, String>,
         options: &'a RunOptions,
     ) -> io::Result<Runner<'a>> {
-        // Processes a worker leaves behind (its parent died) become ours, not
-        // init's: stop_all can then wait for every one of them.
-        let _ = nix::sys::prctl::set_child_subreaper(true);
         let dir = &options.dir;
-        fs::create_dir_all(dir.scripts())?;
+        create_private_dir(&dir.scripts())?;
+        create_private_dir(&dir.done_dir())?;
         for (name, text) in scripts {
-            fs::write(dir.scripts().join(name), text)?;
+            state::write_private(&dir.scripts().join(name), text.as_bytes())?;
         }
         let mut volumes = BTreeMap::new();
         for v in &pipeline.volumes {
@@ -169,6 +176,8 @@ impl<'a> Runner<'a> {
                     reduce_attempts: 0,
                     started: None,
                     done_before: 0,
+                    done_now: 0,
+                    read_to: BTreeMap::new(),
                 }
             })
             .collect();
@@ -177,12 +186,11 @@ impl<'a> Runner<'a> {
             options,
             volumes,
             stages,
-            running: Vec::new(),
-            groups: Vec::new(),
+            procs: Procs::new()?,
         })
     }
 
-    fn run(mut self, stop: &Arc<AtomicBool>, reporter: &mut dyn Reporter) -> io::Result<Outcome> {
+    fn run(&mut self, stop: &Arc<AtomicBool>, reporter: &mut dyn Reporter) -> io::Result<Outcome> {
         let mut missing = BTreeSet::new();
         for (i, s) in self.pipeline.stages.iter().enumerate() {
             if self.stages[i].phase == Phase::Done {
@@ -206,58 +214,77 @@ impl<'a> Runner<'a> {
                 reporter.event(&format!("{}: already completed, skipped", s.name));
             }
         }
-        let mut last_progress = Instant::now();
+        let deadline = self.options.timeout.map(|t| Instant::now() + t);
+        let mut last_progress: Option<Instant> = None;
         let outcome = loop {
             if stop.load(Ordering::SeqCst) {
                 reporter.event("interrupted: stopping every process of the run");
                 break Outcome::Interrupted;
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                reporter.event("the run's --timeout passed: stopping every process of the run");
+                break Outcome::TimedOut;
             }
             if let Some(failure) = self.poll(reporter)? {
                 break Outcome::Failed(Box::new(failure));
             }
             self.start_ready(reporter)?;
             if self.options.follow {
-                self.follow(reporter);
+                for p in &mut self.procs.running {
+                    for line in logs::new_lines(&p.log, &mut p.followed) {
+                        reporter.log_line(&line);
+                    }
+                }
             }
-            if last_progress.elapsed() >= Duration::from_millis(200) {
-                reporter.progress(&self.progress());
-                last_progress = Instant::now();
+            if last_progress.is_none_or(|t| t.elapsed() >= PROGRESS_EVERY) {
+                let progress = self.progress();
+                reporter.progress(&progress);
+                last_progress = Some(Instant::now());
             }
-            if self.stages.iter().all(|s| s.phase == Phase::Done) && self.running.is_empty() {
+            if self.stages.iter().all(|s| s.phase == Phase::Done) && self.procs.running.is_empty() {
                 break Outcome::Succeeded;
             }
-            std::thread::sleep(TICK);
+            // Sleep until a supervisor ends or a signal comes, at most
+            // until the next deadline or progress refresh.
+            let mut wake = PROGRESS_EVERY;
+            for d in self
+                .procs
+                .running
+                .iter()
+                .filter_map(|p| p.deadline.filter(|_| !p.timed_out))
+                .chain(deadline)
+            {
+                wake = wake.min(d.saturating_duration_since(Instant::now()));
+            }
+            self.procs.wait(wake);
         };
-        if self.options.follow {
-            self.follow(reporter);
-        }
-        self.stop_all();
-        reporter.progress(&self.progress());
+        self.procs.stop_all();
+        let progress = self.progress();
+        reporter.progress(&progress);
         reporter.finish();
         Ok(outcome)
     }
 
-    /// Reaps finished processes; returns a failure that ends the run.
+    /// Handles ended supervisors and stage timeouts; returns a failure
+    /// that ends the run.
     fn poll(&mut self, reporter: &mut dyn Reporter) -> io::Result<Option<Failure>> {
-        let mut i = 0;
-        while i < self.running.len() {
-            let timeout = self.pipeline.stages[self.running[i].stage].timeout;
-            let timed_out =
-                timeout.is_some_and(|t| self.running[i].started.elapsed() > Duration::from_secs(t));
-            if timed_out {
-                self.kill(self.running[i].child.id());
+        let now = Instant::now();
+        for p in &mut self.procs.running {
+            if !p.timed_out && p.deadline.is_some_and(|d| now >= d) {
+                // A timeout is final, as activeDeadlineSeconds is on the cluster.
+                p.timed_out = true;
+                p.stop();
             }
-            let Some(status) = self.running[i].child.try_wait()? else {
-                i += 1;
-                continue;
-            };
+        }
+        while let Some((mut proc, status)) = self.procs.reap()? {
             if self.options.follow {
-                self.follow_one(i, reporter);
+                for line in logs::new_lines(&proc.log, &mut proc.followed) {
+                    reporter.log_line(&line);
+                }
             }
-            let proc = self.running.swap_remove(i);
             let stage = &self.pipeline.stages[proc.stage];
-            let state = &mut self.stages[proc.stage];
-            if status.success() && !timed_out {
+            if status.success() && !proc.timed_out {
+                let state = &mut self.stages[proc.stage];
                 match proc.rank {
                     Some(rank) => {
                         state.done.insert(rank);
@@ -267,7 +294,8 @@ impl<'a> Runner<'a> {
                                 stage.name, stage.workers
                             ));
                             if stage.reduce.is_some() {
-                                state.phase = Phase::Reducing;
+                                fs::write(self.options.dir.workers_done(&stage.name), "")?;
+                                self.stages[proc.stage].phase = Phase::Reducing;
                                 self.start_reduce(proc.stage, reporter)?;
                             } else {
                                 self.complete(proc.stage, reporter)?;
@@ -281,14 +309,15 @@ impl<'a> Runner<'a> {
                 }
                 continue;
             }
-            let exit = if timed_out {
+            let exit = if proc.timed_out {
                 format!(
                     "timed out after {}",
-                    ir::format_duration(timeout.unwrap_or(0))
+                    ir::format_duration(stage.timeout.unwrap_or(0))
                 )
             } else {
                 describe_status(status)
             };
+            let state = &self.stages[proc.stage];
             let attempts = match proc.rank {
                 Some(rank) => state.attempts.get(&rank).copied().unwrap_or(1),
                 None => state.reduce_attempts,
@@ -297,8 +326,7 @@ impl<'a> Runner<'a> {
                 Some(rank) => format!("worker {rank}"),
                 None => "reduce".to_string(),
             };
-            // A timeout is final, as activeDeadlineSeconds is on the cluster.
-            if !timed_out && attempts <= stage.retries {
+            if !proc.timed_out && attempts <= stage.retries {
                 reporter.event(&format!(
                     "{}: {who} failed ({exit}); restarting it, retry {attempts} of {}",
                     stage.name, stage.retries
@@ -315,7 +343,7 @@ impl<'a> Runner<'a> {
                 rank: proc.rank,
                 exit,
                 items: failed_items(&work.join("failed")),
-                last_lines: last_lines(&proc.log, 10),
+                last_lines: logs::tail(&proc.log, proc.log_start, 10),
                 log: proc.log,
             }));
         }
@@ -325,12 +353,12 @@ impl<'a> Runner<'a> {
     fn complete(&mut self, stage: usize, reporter: &mut dyn Reporter) -> io::Result<()> {
         let s = &self.pipeline.stages[stage];
         self.stages[stage].phase = Phase::Done;
-        File::create(self.options.dir.stage_done(&s.name))?;
+        fs::write(self.options.dir.stage_done(&s.name), "")?;
         let took = self.stages[stage]
             .started
             .map_or(0.0, |t| t.elapsed().as_secs_f64());
         reporter.event(&format!("{}: completed in {took:.1}s", s.name));
-        let failed = failed::within_budget(&self.options.dir.state(&s.name), &s.name, s.workers);
+        let failed = failed::within_budget(&self.options.dir.done_dir(), &s.name, s.workers);
         if !failed.is_empty() {
             for line in failed::summary(&s.name, &failed, 20) {
                 reporter.event(&line);
@@ -358,18 +386,24 @@ impl<'a> Runner<'a> {
             if !deps_done {
                 continue;
             }
-            let state_dir = self.options.dir.state(&stage.name);
-            fs::create_dir_all(state_dir.join("done"))?;
-            let done_before = fs::read_dir(state_dir.join("done"))?.count() as u64;
-            // Progress counts this run's items; start the count afresh.
-            fs::write(state_dir.join("progress"), "")?;
+            self.stages[i].started = Some(Instant::now());
+            if stage.reduce.is_some() && self.options.dir.workers_done(&stage.name).exists() {
+                // Only the reduce step failed before: it runs alone.
+                reporter.event(&format!(
+                    "{}: every worker succeeded in an earlier attempt; running the reduce step alone",
+                    stage.name
+                ));
+                self.stages[i].phase = Phase::Reducing;
+                self.start_reduce(i, reporter)?;
+                continue;
+            }
+            self.count_done(i);
             let state = &mut self.stages[i];
+            state.done_before = state.done_now;
             state.phase = Phase::Working;
-            state.started = Some(Instant::now());
-            state.done_before = done_before;
             state.queued = (0..stage.workers).collect();
-            let resumed = if done_before > 0 {
-                format!(", {done_before} items already done")
+            let resumed = if state.done_before > 0 {
+                format!(", {} items already done", state.done_before)
             } else {
                 String::new()
             };
@@ -380,7 +414,7 @@ impl<'a> Runner<'a> {
         }
         let limit = self.options.max_procs.unwrap_or(usize::MAX);
         for i in 0..self.stages.len() {
-            while self.running.len() < limit {
+            while self.procs.running.len() < limit {
                 let Some(rank) = self.stages[i].queued.pop_front() else {
                     break;
                 };
@@ -390,8 +424,39 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
+    /// Counts the stage's done records appended since the last count.
+    fn count_done(&mut self, stage_index: usize) {
+        let prefix = format!("{}.", self.pipeline.stages[stage_index].name);
+        let Ok(entries) = fs::read_dir(self.options.dir.done_dir()) else {
+            return;
+        };
+        let state = &mut self.stages[stage_index];
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(rank) = name
+                .strip_prefix(&prefix)
+                .and_then(|r| r.strip_suffix(".done"))
+            else {
+                continue;
+            };
+            if rank.parse::<u32>().is_err() {
+                continue;
+            }
+            let from = state.read_to.entry(e.path()).or_insert(0);
+            let Ok(mut f) = fs::File::open(e.path()) else {
+                continue;
+            };
+            let mut buf = Vec::new();
+            if f.seek(SeekFrom::Start(*from)).is_ok() && f.read_to_end(&mut buf).is_ok() {
+                let complete = buf.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+                state.done_now += memchr::memchr_iter(b'\n', &buf[..complete]).count() as u64;
+                *from += complete as u64;
+            }
+        }
+    }
+
     fn work_dir(&self, stage: &Stage, rank: Option<u32>) -> PathBuf {
-        let base = self.options.dir.path().join("work").join(&stage.name);
+        let base = self.options.dir.work().join(&stage.name);
         match rank {
             Some(r) => base.join(r.to_string()),
             None => base.join("reduce"),
@@ -420,31 +485,34 @@ impl<'a> Runner<'a> {
             })
     }
 
-    fn command(
-        &self,
-        stage: &Stage,
-        kind: JobKind,
+    /// Starts the supervisor of one worker (or reduce step) attempt.
+    fn spawn(
+        &mut self,
+        stage_index: usize,
         rank: Option<u32>,
-        log: &Path,
-    ) -> io::Result<Command> {
+        header: &str,
+        log_name: &str,
+    ) -> io::Result<()> {
+        let stage = &self.pipeline.stages[stage_index];
+        let kind = if rank.is_some() {
+            JobKind::Work
+        } else {
+            JobKind::Reduce
+        };
         let script = self
             .options
             .dir
             .scripts()
             .join(ir::script_name(stage, kind));
         let work = self.work_dir(stage, rank);
-        fs::create_dir_all(&work)?;
+        create_private_dir(&work)?;
         let cwd = match stage
             .working_dir
             .as_deref()
             .and_then(|w| self.local_path(w))
         {
             Some(dir) => dir,
-            None => {
-                let dir = self.options.dir.path().join("work").join(&stage.name);
-                fs::create_dir_all(&dir)?;
-                dir
-            }
+            None => self.options.dir.work().join(&stage.name),
         };
         if !cwd.is_dir() {
             return Err(io::Error::new(
@@ -456,14 +524,25 @@ impl<'a> Runner<'a> {
                 ),
             ));
         }
-        let log_file = File::create(log)?;
-        let mut cmd = Command::new("sh");
-        cmd.arg(&script)
+        let log_dir = self.options.dir.path().join(&stage.name);
+        create_private_dir(&log_dir)?;
+        let log = log_dir.join(log_name);
+        let (log_file, log_start) = logs::begin_attempt(&log, header)?;
+        let args = supervise::SuperviseArgs {
+            log: log.clone(),
+            lock: self.options.dir.procs_lock(),
+            log_limit: self.options.log_limit,
+            program: vec!["sh".to_string(), script.to_string_lossy().into_owned()],
+        };
+        let mut cmd = Command::new(&self.options.exe);
+        cmd.arg(supervise::SUBCOMMAND)
+            .args(args.to_args())
             .current_dir(&cwd)
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(log_file.try_clone()?)
             .stderr(log_file)
-            // Its own process group: stopping the worker stops all it started.
+            // Its own process group: Ctrl-C on the terminal reaches vcp,
+            // which stops the workers in order.
             .process_group(0);
         // Nothing from the caller's environment may pose as Volcano's.
         for (key, _) in std::env::vars_os() {
@@ -490,10 +569,8 @@ impl<'a> Runner<'a> {
                 cmd.env(v.env_name(), dir);
             }
         }
-        let hosts = vec!["localhost"; stage.workers as usize].join(",");
         cmd.env("VCP_WORK_DIR", &work)
-            .env("VCP_STATE_DIR", self.options.dir.state(&stage.name))
-            .env("VCP_DONE_DIR", self.options.dir.state(&stage.name))
+            .env("VCP_DONE_DIR", self.options.dir.done_dir())
             // Keys output lines on volumes: the run's id stands in for the
             // build's hash (the same on --resume).
             .env("VCP_RUN_KEY", &self.options.dir.id)
@@ -509,6 +586,7 @@ impl<'a> Runner<'a> {
                 .to_string(),
             );
         if let Some(rank) = rank {
+            let hosts = vec!["localhost"; stage.workers as usize].join(",");
             cmd.env("VC_TASK_INDEX", rank.to_string())
                 .env("VK_TASK_INDEX", rank.to_string())
                 .env("VC_WORKER_NUM", stage.workers.to_string());
@@ -517,130 +595,53 @@ impl<'a> Runner<'a> {
                 cmd.env("VC_WORKER_HOSTS", &hosts);
             }
         }
-        Ok(cmd)
+        let child = cmd.spawn()?;
+        let timeout = stage.timeout.map(Duration::from_secs);
+        self.procs
+            .running
+            .push(Proc::new(stage_index, rank, child, timeout, log, log_start));
+        Ok(())
     }
 
     fn start_worker(&mut self, stage_index: usize, rank: u32) -> io::Result<()> {
-        let stage = &self.pipeline.stages[stage_index];
-        let log_dir = self.options.dir.path().join(&stage.name);
-        fs::create_dir_all(&log_dir)?;
-        let log = log_dir.join(format!("worker-{rank}.log"));
         let attempts = self.stages[stage_index].attempts.entry(rank).or_insert(0);
         *attempts += 1;
-        let mut cmd = self.command(stage, JobKind::Work, Some(rank), &log)?;
-        let child = cmd.spawn()?;
-        self.groups.push(pid(child.id()));
-        self.running.push(Proc {
-            stage: stage_index,
-            rank: Some(rank),
-            child,
-            started: Instant::now(),
-            log,
-            followed: 0,
-        });
-        Ok(())
+        let header = format!(
+            "worker {rank} of stage {}, attempt {attempts}",
+            self.pipeline.stages[stage_index].name
+        );
+        self.spawn(
+            stage_index,
+            Some(rank),
+            &header,
+            &format!("worker-{rank}.log"),
+        )
     }
 
     fn start_reduce(&mut self, stage_index: usize, reporter: &mut dyn Reporter) -> io::Result<()> {
         let stage = &self.pipeline.stages[stage_index];
-        let log = self.options.dir.path().join(&stage.name).join("reduce.log");
         self.stages[stage_index].reduce_attempts += 1;
-        if self.stages[stage_index].reduce_attempts == 1 {
+        let attempt = self.stages[stage_index].reduce_attempts;
+        if attempt == 1 {
             reporter.event(&format!("{}: starting the reduce step", stage.name));
         }
-        let mut cmd = self.command(stage, JobKind::Reduce, None, &log)?;
-        let child = cmd.spawn()?;
-        self.groups.push(pid(child.id()));
-        self.running.push(Proc {
-            stage: stage_index,
-            rank: None,
-            child,
-            started: Instant::now(),
-            log,
-            followed: 0,
-        });
-        Ok(())
+        let header = format!("reduce step of stage {}, attempt {attempt}", stage.name);
+        self.spawn(stage_index, None, &header, "reduce.log")
     }
 
-    fn kill(&self, id: u32) {
-        let _ = killpg(Pid::from_raw(pid(id)), Signal::SIGTERM);
-    }
-
-    /// Stops every process group the run started: SIGTERM, then SIGKILL to
-    /// whatever is left after the grace period; then reaps every process
-    /// that ended up ours, so that none outlives the run.
-    fn stop_all(&mut self) {
-        for &g in &self.groups {
-            let _ = killpg(Pid::from_raw(g), Signal::SIGTERM);
-        }
-        let deadline = Instant::now() + GRACE;
-        while !self.running.is_empty() && Instant::now() < deadline {
-            self.running
-                .retain_mut(|p| !matches!(p.child.try_wait(), Ok(Some(_))));
-            std::thread::sleep(TICK);
-        }
-        for &g in &self.groups {
-            let _ = killpg(Pid::from_raw(g), Signal::SIGKILL);
-        }
-        for p in &mut self.running {
-            let _ = p.child.wait();
-        }
-        self.running.clear();
-        let deadline = Instant::now() + GRACE;
-        loop {
-            match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::StillAlive) => {
-                    if Instant::now() > deadline {
-                        break;
-                    }
-                    for &g in &self.groups {
-                        let _ = killpg(Pid::from_raw(g), Signal::SIGKILL);
-                    }
-                    std::thread::sleep(TICK);
-                }
-                Ok(_) => {}
-                // ECHILD: no child of ours is left.
-                Err(_) => break,
-            }
-        }
-    }
-
-    fn follow(&mut self, reporter: &mut dyn Reporter) {
-        for i in 0..self.running.len() {
-            self.follow_one(i, reporter);
-        }
-    }
-
-    /// Mirrors the complete lines a process added to its log since last time.
-    fn follow_one(&mut self, i: usize, reporter: &mut dyn Reporter) {
-        let p = &mut self.running[i];
-        let Ok(mut f) = File::open(&p.log) else {
-            return;
-        };
-        if f.seek(SeekFrom::Start(p.followed)).is_err() {
-            return;
-        }
-        let mut buf = Vec::new();
-        if f.read_to_end(&mut buf).is_err() {
-            return;
-        }
-        let Some(end) = buf.iter().rposition(|b| *b == b'\n') else {
-            return;
-        };
-        for line in String::from_utf8_lossy(&buf[..end]).lines() {
-            reporter.log_line(line);
-        }
-        p.followed += end as u64 + 1;
-    }
-
-    fn progress(&self) -> Vec<StageProgress> {
+    fn progress(&mut self) -> Vec<StageProgress> {
         let mut out = Vec::new();
-        for (i, stage) in self.pipeline.stages.iter().enumerate() {
-            let state = &self.stages[i];
-            if state.started.is_none() {
+        for i in 0..self.pipeline.stages.len() {
+            if self.stages[i].started.is_none() {
                 continue;
             }
+            if self.pipeline.stages[i].per_item() && self.stages[i].phase == Phase::Working {
+                self.count_done(i);
+            }
+            let stage = &self.pipeline.stages[i];
+            let state = &self.stages[i];
             let running = self
+                .procs
                 .running
                 .iter()
                 .filter(|p| p.stage == i && p.rank.is_some())
@@ -652,19 +653,18 @@ impl<'a> Runner<'a> {
                     .and_then(|c| c.trim().parse::<u64>().ok());
                 total = total.zip(count).map(|(a, b)| a + b);
             }
-            let done_now = fs::metadata(self.options.dir.state(&stage.name).join("progress"))
-                .map_or(0, |m| m.len());
+            let done_this_run = state.done_now - state.done_before;
             out.push(StageProgress {
                 name: stage.name.clone(),
                 workers: stage.workers,
                 done: state.done.len() as u32,
                 running: running as u32,
                 per_item: stage.per_item(),
-                items_done: state.done_before + done_now,
+                items_done: state.done_now,
                 items_total: total
                     .filter(|_| stage.per_item())
-                    .map(|t| t.max(state.done_before + done_now)),
-                items_this_run: done_now,
+                    .map(|t| t.max(state.done_now)),
+                items_this_run: done_this_run,
                 elapsed: state.started.map_or(Duration::ZERO, |t| t.elapsed()),
                 reducing: state.phase == Phase::Reducing,
                 finished: state.phase == Phase::Done,
@@ -674,8 +674,17 @@ impl<'a> Runner<'a> {
     }
 }
 
-fn pid(id: u32) -> i32 {
-    i32::try_from(id).unwrap_or(i32::MAX)
+/// Stages `vcp run` cannot run under `--max-procs`: their workers need each
+/// other at once (`ir::Stage::needs_all_workers`) and are more than the
+/// limit. Found before anything starts, as `(stage, workers)`.
+pub fn too_few_procs(pipeline: &Pipeline, only: Option<&str>, max: usize) -> Vec<(String, u32)> {
+    pipeline
+        .stages
+        .iter()
+        .filter(|s| only.is_none_or(|o| o == s.name))
+        .filter(|s| s.needs_all_workers() && s.workers as usize > max)
+        .map(|s| (s.name.clone(), s.workers))
+        .collect()
 }
 
 fn describe_status(status: std::process::ExitStatus) -> String {
@@ -693,6 +702,7 @@ fn failed_items(path: &Path) -> Vec<(String, String, String)> {
         return Vec::new();
     };
     text.lines()
+        .take(100)
         .filter_map(|l| {
             let mut parts = l.splitn(3, '\t');
             let index = parts.next()?.to_string();
@@ -700,17 +710,5 @@ fn failed_items(path: &Path) -> Vec<(String, String, String)> {
             let item = parts.next().unwrap_or_default().to_string();
             Some((index, item, status))
         })
-        .collect()
-}
-
-fn last_lines(path: &Path, n: usize) -> Vec<String> {
-    let Ok(bytes) = fs::read(path) else {
-        return Vec::new();
-    };
-    let text = String::from_utf8_lossy(&bytes);
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..]
-        .iter()
-        .map(|s| s.to_string())
         .collect()
 }

@@ -333,6 +333,27 @@ fn hint_at(source: &str, pos: usize) -> Option<String> {
     let rest = source.get(pos..).unwrap_or("");
     let before = source.get(..pos).unwrap_or("");
     let line_before = before.rsplit('\n').next().unwrap_or("");
+    // `image = python:3.12`: a string written without its quotes.
+    if let Some((key, value)) = line_before.split_once('=')
+        && !rest.starts_with(['=', '\n', '\r', '"'])
+        && !rest.is_empty()
+        && !value.trim().is_empty()
+        && !value.contains(['"', '[', '(', '{'])
+        && key
+            .trim()
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        let word_end = rest
+            .find(|c: char| c.is_whitespace() || c == ',' || c == '}')
+            .unwrap_or(rest.len());
+        return Some(format!(
+            "strings are written in double quotes: `{} = \"{}{}\"`",
+            key.trim(),
+            value.trim(),
+            &rest[..word_end]
+        ));
+    }
     if rest.starts_with("==")
         || (rest.starts_with('=') && before.ends_with('='))
         || rest.starts_with(':')

@@ -14,8 +14,9 @@ pub(super) fn simple(
     span: Span,
     diags: &mut Vec<Diagnostic>,
 ) -> StrLit {
-    // Most strings hold no escape and no `${`: one copy, no decoding.
-    if memchr::memchr2(b'\\', b'$', inner.as_bytes()).is_none() {
+    // Most strings hold no escape, no `${` and no control character: one
+    // copy, no decoding.
+    if memchr::memchr2(b'\\', b'$', inner.as_bytes()).is_none() && !has_control(inner) {
         let parts = if inner.is_empty() {
             Parts::default()
         } else {
@@ -86,6 +87,46 @@ fn push_text(parts: &mut Vec<StrPart>, text: &str) {
     }
 }
 
+/// Whether `text` holds a C0 control character other than tab (newlines
+/// never reach here: they end a `"` string and split a `"""` one).
+fn has_control(text: &str) -> bool {
+    text.bytes().any(|b| b < 0x20 && b != b'\t')
+}
+
+/// What to do about a NUL, raw or escaped: the same words for both.
+const NUL_HELP: &str = "a command, an environment variable and a YAML value cannot carry a NUL (a shell would drop it silently): remove it";
+
+/// One error per raw control character in `text` (which starts at byte
+/// `start` of the file): invisible in an editor, and a NUL would be dropped
+/// by the shell. Tab is the only raw control a line of a string takes.
+fn report_controls(file: FileId, text: &str, start: usize, diags: &mut Vec<Diagnostic>) {
+    for (i, b) in text.bytes().enumerate() {
+        if b >= 0x20 || b == b'\t' {
+            continue;
+        }
+        let span = Span::new(file, start + i, start + i + 1);
+        diags.push(if b == 0 {
+            Diagnostic::error(Code::BadString, span, "a NUL character is in this string")
+                .with_label("a raw NUL byte")
+                .with_help(NUL_HELP)
+        } else {
+            let escape = match b {
+                b'\r' => "\\r".to_string(),
+                _ => format!("\\u{{{b:x}}}"),
+            };
+            Diagnostic::error(
+                Code::BadString,
+                span,
+                format!("a raw control character (U+{b:04X}) is in this string"),
+            )
+            .with_label("an invisible control character")
+            .with_help(format!(
+                "write it as an escape if you mean it: `{escape}`; tab is the only raw control character a string takes"
+            ))
+        });
+    }
+}
+
 fn decode(
     file: FileId,
     text: &str,
@@ -93,6 +134,9 @@ fn decode(
     parts: &mut Vec<StrPart>,
     diags: &mut Vec<Diagnostic>,
 ) {
+    if has_control(text) {
+        report_controls(file, text, start, diags);
+    }
     let bytes = text.as_bytes();
     let mut buf = String::new();
     let mut i = 0;
@@ -115,6 +159,18 @@ fn decode(
                 };
                 match decoded {
                     Some(ch) => buf.push(ch),
+                    None if is_nul_escape(&text[i..i + len]) => diags.push(
+                        Diagnostic::error(
+                            Code::BadString,
+                            here(i, i + len),
+                            format!(
+                                "a NUL character (`{}`) is in this string",
+                                &text[i..i + len]
+                            ),
+                        )
+                        .with_label("a NUL escape")
+                        .with_help(NUL_HELP),
+                    ),
                     None => diags.push(
                         Diagnostic::error(
                             Code::BadString,
@@ -182,6 +238,14 @@ fn decode(
     }
 }
 
+/// `\u{0}`, `\u{000000}`: a NUL, which no string can hold.
+fn is_nul_escape(escape: &str) -> bool {
+    escape
+        .strip_prefix("\\u{")
+        .and_then(|e| e.strip_suffix('}'))
+        .is_some_and(|hex| !hex.is_empty() && hex.bytes().all(|b| b == b'0'))
+}
+
 /// `\u{1F600}`: returns the character and the escape's length.
 fn unicode_escape(text: &str) -> (Option<char>, usize) {
     let Some(rest) = text.strip_prefix("\\u{") else {
@@ -244,6 +308,31 @@ mod tests {
         simple(FileId(0), r"\q ${1x} ${open", 0, Span::default(), &mut d);
         assert_eq!(d.len(), 3, "{d:?}");
         assert!(d.iter().all(|d| d.code == Code::BadString));
+    }
+
+    #[test]
+    fn raw_control_characters_and_nul_escapes_are_errors() {
+        for (text, want) in [
+            ("a\0b", "a NUL character is in this string"),
+            ("a\x01b", "a raw control character (U+0001)"),
+            ("a\rb ${x}", "a raw control character (U+000D)"),
+            (r"a\u{0}b", r"a NUL character (`\u{0}`)"),
+            (r"a\u{000}b", r"a NUL character (`\u{000}`)"),
+        ] {
+            let mut d = Vec::new();
+            simple(FileId(0), text, 0, Span::default(), &mut d);
+            assert_eq!(d.len(), 1, "{text:?}: {d:?}");
+            assert_eq!(d[0].code, Code::BadString);
+            assert!(d[0].message.contains(want), "{text:?}: {}", d[0].message);
+        }
+        let mut d = Vec::new();
+        triple(FileId(0), "\n  a\tb\x1b\n  ", 0, Span::default(), &mut d);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].span.map(|s| s.start), Some(6));
+        // Tabs, and escapes of controls other than NUL, are fine.
+        let mut d = Vec::new();
+        simple(FileId(0), r"a\tb\u{1b}", 0, Span::default(), &mut d);
+        assert!(d.is_empty(), "{d:?}");
     }
 
     #[test]

@@ -633,17 +633,25 @@ vcp_setup() {
   mkdir -p "$VCP_WORK_DIR" || vcp_die "cannot create $VCP_WORK_DIR"
   VCP_SHARD_FILE=$VCP_WORK_DIR/shard
   export VCP_WORK_DIR VCP_SHARD_FILE
-  # Done markers (resume): only when the caller gives a state directory.
-  VCP_STATE_DIR=${VCP_STATE_DIR:-}
-  if [ -n "$VCP_STATE_DIR" ]; then
-    mkdir -p "$VCP_STATE_DIR/done" || vcp_die "cannot create $VCP_STATE_DIR/done"
+  # Done records (resume, checkpoints): only when the caller gives a
+  # directory. Each worker appends to its own file; every worker reads all.
+  VCP_DONE_DIR=${VCP_DONE_DIR:-}
+  VCP_DONE_FILE=
+  if [ -n "$VCP_DONE_DIR" ]; then
+    mkdir -p "$VCP_DONE_DIR" || vcp_die "cannot create $VCP_DONE_DIR"
+    VCP_DONE_FILE=$VCP_DONE_DIR/$VCP_STAGE.$RANK.done
+    # A record torn by a crash is ignored; end it, so that the next one
+    # starts on a line of its own.
+    if [ -s "$VCP_DONE_FILE" ] && [ "$(tail -c 1 "$VCP_DONE_FILE" | wc -l)" -eq 0 ]; then
+      echo >>"$VCP_DONE_FILE" || vcp_die "cannot write $VCP_DONE_FILE"
+    fi
   fi
 }
 
 # --- this worker's items -------------------------------------------------------
 
 vcp_shard() {
-  rm -f "$VCP_WORK_DIR/items" "$VCP_WORK_DIR/shard.idx" "$VCP_SHARD_FILE" "$VCP_WORK_DIR/failed"
+  rm -f "$VCP_WORK_DIR/items" "$VCP_WORK_DIR/shard.idx" "$VCP_SHARD_FILE" "$VCP_WORK_DIR/failed" "$VCP_WORK_DIR/todo"
   vcp_items "$VCP_WORK_DIR/items" || return 2
   if [ -n "$VCP_STRATEGY" ]; then
     vcp_assign "$VCP_STRATEGY" "$WORLD_SIZE" "$RANK" "$VCP_WORK_DIR/items" "$VCP_WORK_DIR/shard.idx" || return 2
@@ -811,15 +819,65 @@ vcp_output_publish() {
   vcp_log "worker $RANK: $(($(wc -l <"$vcp_out"))) output line(s) in $vcp_out"
 }
 
+# The items of this shard no worker recorded as done, as lines
+# `index<TAB>record`, where a record (what a worker appends to its done file
+# once the item succeeded) is `bytes<TAB>occurrence<TAB>item`: the item's
+# length in bytes tells a whole record from one torn by a crash (ignored),
+# the occurrence (0 the first time these bytes appear in the list, 1 the
+# second...) tells repeated items apart. An item is known by its bytes, not
+# its position: a list that changed between attempts runs exactly the items
+# not done yet. Sets VCP_TODO_COUNT.
+vcp_todo() {
+  set --
+  if [ -n "$VCP_DONE_DIR" ]; then
+    for vcp_f in "$VCP_DONE_DIR/$VCP_STAGE".*.done; do
+      [ -e "$vcp_f" ] && set -- "$@" "$vcp_f"
+    done
+  fi
+  LC_ALL=C awk -v shard="$VCP_WORK_DIR/shard.idx" -v items="$VCP_WORK_DIR/items" \
+    -v todo="$VCP_WORK_DIR/todo" -v counts="$VCP_WORK_DIR/todo.count" '
+    FILENAME == shard { want[substr($0, 1, index($0, "\t") - 1)] = 1; next }
+    FILENAME == items {
+      o = occ[$0]++
+      key = o "\t" $0
+      if (key in done) seen[key] = 1
+      if ((FNR - 1) in want) {
+        if (key in done) skipped++
+        else { print (FNR - 1) "\t" length($0) "\t" key > todo; n++ }
+      }
+      next
+    }
+    {
+      i = index($0, "\t"); rest = substr($0, i + 1); j = index(rest, "\t")
+      bytes = substr($0, 1, i - 1); o = substr(rest, 1, j - 1); item = substr(rest, j + 1)
+      if (i > 1 && j > 1 && bytes !~ /[^0-9]/ && o !~ /[^0-9]/ && bytes + 0 == length(item))
+        done[o "\t" item] = 1
+    }
+    END {
+      for (k in done) if (!(k in seen)) gone++
+      printf "%d %d %d\n", n, skipped, gone > counts
+      printf "" > todo
+    }' "$VCP_WORK_DIR/shard.idx" "$@" "$VCP_WORK_DIR/items" || return 2
+  read -r VCP_TODO_COUNT vcp_skipped vcp_gone <"$VCP_WORK_DIR/todo.count" || return 2
+  if [ "$vcp_skipped" -gt 0 ]; then
+    vcp_log "resume: $vcp_skipped of $VCP_SHARD_COUNT items of this worker already done, $VCP_TODO_COUNT to do"
+  fi
+  if [ "$RANK" -eq 0 ] && [ "$vcp_gone" -gt 0 ]; then
+    vcp_log "resume: $vcp_gone item(s) done earlier are no longer in the list"
+  fi
+}
+
 # --- running the command -------------------------------------------------------
 
 # Runs the command until it succeeds or used its retries; returns its status.
 vcp_attempts() {
   vcp_attempt=0
   while :; do
-    vcp_command </dev/null
+    vcp_command </dev/null 3>&-
     vcp_status=$?
     [ "$vcp_status" -eq 0 ] && return 0
+    # Stopped: no retry.
+    [ -n "${vcp_term:-}" ] && return "$vcp_status"
     vcp_attempt=$((vcp_attempt + 1))
     if [ "$vcp_attempt" -gt "$VCP_RETRIES" ]; then
       return "$vcp_status"
@@ -828,44 +886,59 @@ vcp_attempts() {
   done
 }
 
-# One lane of the worker's pool: every VCP_PARALLEL-th item of the shard.
-# A lane stops taking items once any item of the worker failed for good.
+# One lane of the worker's pool: every VCP_PARALLEL-th item still to do.
+# A lane stops taking items once any item of the worker failed for good, or
+# when the worker is stopped (TERM, INT, HUP): it then records the item that
+# just succeeded before it ends, so that an item that completed is never run
+# again. Its done records go to one file, opened once (fd 3).
 vcp_lane() {
-  awk -v p="$VCP_PARALLEL" -v l="$1" '(NR - 1) % p == l' "$VCP_WORK_DIR/shard.idx" >"$VCP_WORK_DIR/lane-$1" || return 2
+  vcp_term=
+  trap 'vcp_term=1' TERM INT HUP
+  awk -v p="$VCP_PARALLEL" -v l="$1" '(NR - 1) % p == l' "$VCP_WORK_DIR/todo" >"$VCP_WORK_DIR/lane-$1" || return 2
+  if [ -n "$VCP_DONE_FILE" ]; then
+    exec 3>>"$VCP_DONE_FILE" || return 2
+  else
+    exec 3>/dev/null
+  fi
   while IFS= read -r vcp_line; do
+    [ -n "$vcp_term" ] && return 3
     vcp_over_budget && break
     VCP_ITEM_INDEX=${vcp_line%%"$vcp_tab"*}
-    VCP_ITEM=${vcp_line#*"$vcp_tab"}
+    vcp_record=${vcp_line#*"$vcp_tab"}
+    VCP_ITEM=${vcp_record#*"$vcp_tab"*"$vcp_tab"}
     export VCP_ITEM VCP_ITEM_INDEX
-    if [ -n "$VCP_STATE_DIR" ] && [ -e "$VCP_STATE_DIR/done/$VCP_ITEM_INDEX" ]; then
-      continue
-    fi
-    if vcp_item "$1"; then
-      if [ -n "$VCP_STATE_DIR" ]; then
-        : >"$VCP_STATE_DIR/done/$VCP_ITEM_INDEX"
-        # One byte per item: progress a watcher can read with one stat.
-        printf . >>"$VCP_STATE_DIR/progress"
-      fi
-    else
-      vcp_status=$?
+    vcp_item "$1"
+    vcp_status=$?
+    if [ "$vcp_status" -eq 0 ]; then
+      printf '%s\n' "$vcp_record" >&3
+    elif [ -z "$vcp_term" ]; then
       vcp_failed "$1" "$vcp_status"
       vcp_log "item $VCP_ITEM_INDEX ($VCP_ITEM) failed with exit status $vcp_status"
     fi
+    [ -n "$vcp_term" ] && return 3
   done <"$VCP_WORK_DIR/lane-$1"
+  exec 3>&-
   rm -f "$VCP_WORK_DIR/lane-$1"
+}
+
+# Output of several processes at once passes through awk, which writes
+# whole lines; awk ignores stop signals and ends when its writers have.
+vcp_lines() {
+  trap '' TERM INT HUP
+  exec awk -v p="$1" '{ print p $0; fflush() }'
 }
 
 vcp_per_item() {
   vcp_budget || return 2
+  vcp_todo || return 2
   vcp_log "worker $RANK of $WORLD_SIZE: $VCP_SHARD_COUNT of $VCP_ITEMS_TOTAL items, $VCP_PARALLEL at a time"
   vcp_pids=
   vcp_i=0
   rm -f "$VCP_WORK_DIR/lane-errors"
-  while [ "$vcp_i" -lt "$VCP_PARALLEL" ] && [ "$vcp_i" -lt "$VCP_SHARD_COUNT" ]; do
-    # Each lane's output goes through its own awk, which writes whole lines:
-    # lines of items running at the same time never mix.
-    { vcp_lane "$vcp_i" || echo "$vcp_i" >>"$VCP_WORK_DIR/lane-errors"; } 2>&1 |
-      awk '{ print; fflush() }' &
+  while [ "$vcp_i" -lt "$VCP_PARALLEL" ] && [ "$vcp_i" -lt "$VCP_TODO_COUNT" ]; do
+    # Each lane's output goes through its own awk: lines of items running
+    # at the same time never mix.
+    { vcp_lane "$vcp_i" || echo "$vcp_i" >>"$VCP_WORK_DIR/lane-errors"; } 2>&1 | vcp_lines '' &
     vcp_pids="$vcp_pids $!"
     vcp_i=$((vcp_i + 1))
   done
@@ -887,11 +960,18 @@ vcp_per_item() {
 }
 
 vcp_once() {
+  if [ -n "$VCP_DONE_DIR" ] && [ -e "$VCP_DONE_DIR/$VCP_STAGE.$RANK.finished" ]; then
+    vcp_log "worker $RANK of $WORLD_SIZE: done in an earlier attempt (resume)"
+    return 0
+  fi
   vcp_log "worker $RANK of $WORLD_SIZE: $VCP_SHARD_COUNT of $VCP_ITEMS_TOTAL items in $VCP_SHARD_FILE"
   vcp_output_begin once || return 2
   # The command's lines replace an earlier attempt's.
   [ -z "${VCP_OUTPUT_DIR:-}" ] || rm -f "$VCP_OUTPUT_PARTS/0"
   if vcp_attempts "the command" && vcp_output_keep 0; then
+    if [ -n "$VCP_DONE_DIR" ]; then
+      : >"$VCP_DONE_DIR/$VCP_STAGE.$RANK.finished" || return 2
+    fi
     vcp_log "worker $RANK done"
     return 0
   else
@@ -931,8 +1011,7 @@ vcp_prefixed() {
   trap vcp_stop TERM INT HUP
   rm -f "$VCP_WORK_DIR/status"
   (
-    { "$2"; echo "$?" >"$VCP_WORK_DIR/status"; } 2>&1 |
-      awk -v p="$1" '{ print p $0; fflush() }'
+    { "$2"; echo "$?" >"$VCP_WORK_DIR/status"; } 2>&1 | vcp_lines "$1"
   ) &
   wait "$!"
   vcp_exit=$(cat "$VCP_WORK_DIR/status" 2>/dev/null) || vcp_exit=2

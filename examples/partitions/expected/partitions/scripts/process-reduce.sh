@@ -24,9 +24,7 @@ export VCP_VOLUME_CODE VCP_VOLUME_LAKE VCP_VOLUME_WORK
 # Done and failed items, on volume work under the build's run key;
 # `vcp run` gives a directory of its own.
 VCP_DONE_DIR=${VCP_DONE_DIR:-"${VCP_VOLUME_WORK}"'/.vcp/partitions/'"${VCP_RUN_KEY:?is set in the pod by the Job vcp emits}"}
-# The wrapper's done markers (by item index) go there too.
-VCP_STATE_DIR=${VCP_STATE_DIR:-$VCP_DONE_DIR/$VCP_STAGE.state}
-export VCP_DONE_DIR VCP_STATE_DIR
+export VCP_DONE_DIR
 
 vcp_items() {
   vcp_list_output "${VCP_VOLUME_WORK}"'/.vcp/partitions/'"${VCP_RUN_KEY:?is set in the pod by the Job vcp emits}" 'list' 1 "$1"
