@@ -344,6 +344,7 @@ fn max_procs_runs_workers_in_waves() {
   stage work {
     image   = "busybox:1.36"
     workers = 3
+    gang    = false
     run     = """
       d="$VCP_VOLUME_DATA"
       touch "$d/running-$RANK"
