@@ -92,6 +92,8 @@ codes! {
     LiteralMount = "E0802", "command names a volume's mount path";
     TooManyHosts = "E0901", "too many workers for the host list";
     HostsWithoutGang = "E0902", "host names read without a gang";
+    BudgetWithoutRecords = "E0903", "failure budget without items or a checkpoint";
+    BadOutputSource = "E0904", "`output(stage)` of a stage that does not come first or has no output";
     GitOpsConflict = "E1001", "field at odds with the pipeline's `gitops` controller";
 }
 

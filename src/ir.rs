@@ -181,6 +181,36 @@ pub struct Stage {
     /// default: true when the command reads the hosts, or when several
     /// workers run without a shard rule (vcp cannot see how they share work).
     pub gang: bool,
+    /// `max_failed`: how many items may still fail after their retries
+    /// without failing the stage (none: the first such item fails it).
+    pub max_failed: Option<FailureBudget>,
+    /// `checkpoint`: the volume (by name) where the workers record done and
+    /// failed items, under the run key, so that a restarted worker skips
+    /// what is done and the failures of all workers meet.
+    pub checkpoint: Option<String>,
+    /// `output`: the volume (by name) that keeps the lines the workers
+    /// write to `$VCP_OUTPUT`, which a later stage shards with
+    /// `output(<this stage>)`.
+    pub output: Option<String>,
+}
+
+/// A stage's failure budget: a number of items, or a share of all items.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailureBudget {
+    Count(u32),
+    /// Hundredths of a percent of all items (`"1.5%"` is 150), rounded down
+    /// to whole items.
+    Basis(u32),
+}
+
+impl FailureBudget {
+    /// The number of items allowed to fail out of `total`.
+    pub fn allowed(self, total: u64) -> u64 {
+        match self {
+            FailureBudget::Count(n) => u64::from(n),
+            FailureBudget::Basis(b) => total.saturating_mul(u64::from(b)) / 10_000,
+        }
+    }
 }
 
 impl Stage {
@@ -317,6 +347,9 @@ pub enum ItemSource {
     /// The regular files matching a POSIX sh glob, listed at run time in
     /// byte order.
     Files(String),
+    /// The non-empty lines another stage's workers wrote to `$VCP_OUTPUT`,
+    /// read at run time: worker 0's first, in the order written.
+    Output(String),
 }
 
 impl ItemSource {
@@ -331,6 +364,7 @@ impl ItemSource {
             ItemSource::List(_) => SourceKind::List,
             ItemSource::Lines(_) => SourceKind::Lines,
             ItemSource::Files(_) => SourceKind::Files,
+            ItemSource::Output(_) => SourceKind::Output,
         }
     }
 }
@@ -344,15 +378,17 @@ pub enum SourceKind {
     List,
     Lines,
     Files,
+    Output,
 }
 
 impl SourceKind {
     /// Every kind, in the order the docs list them.
-    pub const ALL: [SourceKind; 4] = [
+    pub const ALL: [SourceKind; 5] = [
         SourceKind::Range,
         SourceKind::List,
         SourceKind::Lines,
         SourceKind::Files,
+        SourceKind::Output,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -361,6 +397,7 @@ impl SourceKind {
             SourceKind::List => "list",
             SourceKind::Lines => "lines",
             SourceKind::Files => "files",
+            SourceKind::Output => "output",
         }
     }
 
@@ -376,6 +413,7 @@ impl SourceKind {
             SourceKind::List => "[...]",
             SourceKind::Lines => "lines(path)",
             SourceKind::Files => "files(glob)",
+            SourceKind::Output => "output(stage)",
         }
     }
 }

@@ -79,6 +79,14 @@ pub fn lines_items(content: &[u8]) -> Vec<&[u8]> {
         .collect()
 }
 
+/// The items of `output(stage)` given what each worker of the stage wrote,
+/// in rank order: every file's lines as [`lines_items`] reads them (a last
+/// line without newline is an item of its own, never joined to the next
+/// worker's first).
+pub fn output_items<'a>(outputs: &[&'a [u8]]) -> Vec<&'a [u8]> {
+    outputs.iter().flat_map(|o| lines_items(o)).collect()
+}
+
 /// The worker (rank, from 0) of each item, for `workers` workers.
 ///
 /// `sizes` holds the byte size of each item for [`Strategy::Size`] and is

@@ -60,6 +60,10 @@ pub enum ValueKind {
     Templates,
     /// A stage name, or a list of them.
     Stages,
+    /// A number of items, or a share of them as a string (`"1%"`).
+    Budget,
+    /// The name of one of the pipeline's volumes.
+    Volume,
     /// `{ key = "value" }`.
     Map,
     /// `{ NAME = value }`, where a value is text, `secret(name, key)` or
@@ -130,6 +134,9 @@ const STAGE: &[FieldSpec] = &[
     field("labels", K::Map),
     field("annotations", K::Map),
     field("gang", K::Bool),
+    field("max_failed", K::Budget),
+    field("checkpoint", K::Volume),
+    field("output", K::Volume),
 ];
 
 const VOLUME: &[FieldSpec] = &[

@@ -211,6 +211,21 @@ impl PipelineChecker<'_> {
                         ItemSource::Files(text)
                     })
                 }
+                Ok(SourceKind::Output) => match args.as_slice() {
+                    [Expr::Ident(stage)] => Some(ItemSource::Output(stage.name.clone())),
+                    _ => {
+                        self.diags.push(
+                            Diagnostic::error(
+                                Code::BadShardArgs,
+                                *span,
+                                "`output` takes the name of one stage",
+                            )
+                            .with_label("output(stage)")
+                            .with_help("name the earlier stage whose workers write the items to $VCP_OUTPUT: `shard = output(list) by hash`"),
+                        );
+                        None
+                    }
+                },
                 Ok(SourceKind::List) | Err(_) => {
                     let other = name.name.as_str();
                     let mut diag = Diagnostic::error(

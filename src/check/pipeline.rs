@@ -284,6 +284,10 @@ impl<'a> PipelineChecker<'a> {
         if self.errors() > errors_before || unknown_deps {
             return None;
         }
+        let shard_spans: BTreeMap<String, Span> = checked
+            .iter()
+            .filter_map(|(s, spans)| Some((s.name.clone(), spans.shard?)))
+            .collect();
         let gang_spans: BTreeMap<String, Span> = checked
             .iter()
             .filter_map(|(s, spans)| Some((s.name.clone(), spans.gang?)))
@@ -302,6 +306,7 @@ impl<'a> PipelineChecker<'a> {
             self.diags,
         );
         scale::check_hosts(&pipeline, &stage_spans, &gang_spans, self.diags);
+        scale::check_outputs(&pipeline, &shard_spans, self.diags);
         (self.errors() == errors_before).then_some(pipeline)
     }
 

@@ -4,7 +4,7 @@
 
 use super::pipeline::PipelineChecker;
 use crate::diag::{Code, Diagnostic, Diagnostics};
-use crate::ir::{self, ArgPart, Command, EnvValue, JobKind};
+use crate::ir::{self, ArgPart, Command, EnvValue, FailureBudget, JobKind};
 use crate::source::Span;
 use crate::syntax::ast::Expr;
 use std::collections::BTreeMap;
@@ -131,6 +131,165 @@ impl PipelineChecker<'_> {
     }
 }
 
+impl PipelineChecker<'_> {
+    /// `max_failed = 10` (items) or `max_failed = "1.5%"` (of all items).
+    pub(super) fn max_failed(&mut self, v: &Expr) -> Option<FailureBudget> {
+        let Expr::Str(_) = v else {
+            let n = self.eval().int(v, "max_failed", 0, i64::from(i32::MAX))?;
+            return u32::try_from(n).ok().map(FailureBudget::Count);
+        };
+        let text = self.eval().string(v)?;
+        match parse_share(&text) {
+            Some(basis) => Some(FailureBudget::Basis(basis)),
+            None => {
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::WrongType,
+                        v.span(),
+                        format!("`{text}` is not a share of the items"),
+                    )
+                    .with_label("expected a number of items, or a percentage")
+                    .with_help("write `max_failed = 10` (items) or `max_failed = \"1%\"` (of all items; up to two decimals, at most 100%)"),
+                );
+                None
+            }
+        }
+    }
+
+    /// `checkpoint = <volume>`: a volume of the pipeline the workers can
+    /// write.
+    pub(super) fn checkpoint(&mut self, v: &Expr, volumes: &[ir::Volume]) -> Option<String> {
+        let Expr::Ident(id) = v else {
+            self.eval().wrong_type(v, "a volume name");
+            return None;
+        };
+        match volumes.iter().find(|vol| vol.name == id.name) {
+            None => {
+                let names: Vec<&str> = volumes.iter().map(|vol| vol.name.as_str()).collect();
+                let help = if names.is_empty() {
+                    "declare one in the pipeline: `volume work { claim = \"my-claim\", mount = \"/work\" }`".to_string()
+                } else {
+                    format!("the pipeline's volumes: {}", names.join(", "))
+                };
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::UnknownName,
+                        id.span,
+                        format!("no volume `{}` in this pipeline", id.name),
+                    )
+                    .with_label("not a volume")
+                    .with_help(help),
+                );
+                None
+            }
+            Some(vol) if vol.read_only => {
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::BadVolume,
+                        id.span,
+                        format!(
+                            "volume `{}` is read-only; the workers write their records on it",
+                            id.name
+                        ),
+                    )
+                    .with_label("read_only = true")
+                    .with_help(
+                        "name a volume the stage can write, or remove `read_only` from this one",
+                    ),
+                );
+                None
+            }
+            Some(vol) => Some(vol.name.clone()),
+        }
+    }
+
+    /// A failure budget counts items, and the failures of all workers must
+    /// meet on a volume (the budget and the reduce read them there).
+    pub(super) fn budget_needs(&mut self, span: Span, per_item: bool, checkpoint: bool) -> bool {
+        let problem = if !per_item {
+            Some((
+                "`max_failed` counts items, but the command runs once per worker",
+                "use `{item}` in the command to run it once per item, or remove `max_failed`",
+            ))
+        } else if !checkpoint {
+            Some((
+                "`max_failed` needs a `checkpoint` volume",
+                "add `checkpoint = <volume>`: the workers record their failed items there, where the budget counts them and the reduce finds them",
+            ))
+        } else {
+            None
+        };
+        if let Some((message, help)) = problem {
+            self.diags.push(
+                Diagnostic::error(Code::BudgetWithoutRecords, span, message)
+                    .with_label("failure budget")
+                    .with_help(help),
+            );
+        }
+        problem.is_none()
+    }
+}
+
+/// `"1.5%"` -> 150 (hundredths of a percent); at most 100%.
+fn parse_share(text: &str) -> Option<u32> {
+    let number = text.strip_suffix('%')?;
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || (number.contains('.') && !digits(fraction)) || fraction.len() > 2 {
+        return None;
+    }
+    let whole: u32 = whole.parse().ok()?;
+    let fraction: u32 = format!("{fraction:0<2}").parse().ok()?;
+    let basis = whole.checked_mul(100)?.checked_add(fraction)?;
+    (basis <= 10_000).then_some(basis)
+}
+
+/// `shard = output(a)`: `a` is a stage this one runs after, and it keeps
+/// its workers' lines on a volume (`output = <volume>`).
+pub(super) fn check_outputs(
+    pipeline: &ir::Pipeline,
+    shard_spans: &BTreeMap<String, Span>,
+    diags: &mut Diagnostics,
+) {
+    let by_name = pipeline.stages_by_name();
+    for stage in &pipeline.stages {
+        let Some(ir::ItemSource::Output(from)) = stage.shard.as_ref().map(|s| &s.source) else {
+            continue;
+        };
+        let span = shard_spans.get(&stage.name).copied().unwrap_or(stage.span);
+        let problem = match by_name.get(from.as_str()) {
+            None => Some((
+                format!("no stage `{from}` in this pipeline"),
+                "name a stage of this pipeline whose workers write lines to $VCP_OUTPUT"
+                    .to_string(),
+            )),
+            Some(_) if !stage.after.contains(from) => Some((
+                format!(
+                    "stage `{}` reads the output of `{from}`, but does not run after it",
+                    stage.name
+                ),
+                format!(
+                    "add `after = [{from}]`: the items exist only once every worker of `{from}` succeeded"
+                ),
+            )),
+            Some(source) if source.output.is_none() => Some((
+                format!("stage `{from}` keeps no output"),
+                format!(
+                    "give `{from}` a volume for its workers' lines: `output = <volume>`; its command writes them to $VCP_OUTPUT"
+                ),
+            )),
+            Some(_) => None,
+        };
+        if let Some((message, help)) = problem {
+            diags.push(
+                Diagnostic::error(Code::BadOutputSource, span, message)
+                    .with_label("items from another stage's output")
+                    .with_help(help),
+            );
+        }
+    }
+}
+
 /// Every gang stage's host list fits an exec (E0901).
 pub(super) fn check_hosts(
     pipeline: &ir::Pipeline,
@@ -197,6 +356,21 @@ mod tests {
         }
         // "Around a thousand pods": a long job name reaches it first.
         assert_eq!(max_hosts_workers(&"x".repeat(63)), 943);
+    }
+
+    #[test]
+    fn shares_are_hundredths_of_a_percent() {
+        assert_eq!(parse_share("1%"), Some(100));
+        assert_eq!(parse_share("1.5%"), Some(150));
+        assert_eq!(parse_share("0.25%"), Some(25));
+        assert_eq!(parse_share("100%"), Some(10_000));
+        for bad in [
+            "101%", "1", "%", "1.%", ".5%", "1.234%", "-1%", "1e2%", " 1%",
+        ] {
+            assert_eq!(parse_share(bad), None, "{bad}");
+        }
+        assert_eq!(FailureBudget::Basis(100).allowed(250), 2);
+        assert_eq!(FailureBudget::Count(3).allowed(1), 3);
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub(super) struct StageSpans {
     pub(super) after: Vec<Ident>,
     pub(super) reduce: Option<Span>,
     pub(super) gang: Option<Span>,
+    /// The `shard` value (for `output(stage)`).
+    pub(super) shard: Option<Span>,
 }
 
 impl PipelineChecker<'_> {
@@ -146,6 +148,15 @@ impl PipelineChecker<'_> {
         let env = self.env(maps.get("env").map_or(&[][..], Vec::as_slice));
         let sharded = matches!(shard, Some(Some(_)));
         let gang = self.gang(value("gang"), command.as_ref(), &env, workers, sharded);
+        let checkpoint = value("checkpoint").map(|v| self.checkpoint(v, &pipeline.volumes));
+        let output = value("output").map(|v| self.checkpoint(v, &pipeline.volumes));
+        let max_failed = value("max_failed").and_then(|v| {
+            let budget = self.max_failed(v)?;
+            let per_item = command.as_ref().is_some_and(Command::mentions_item);
+            let records = checkpoint.as_ref().is_some_and(Option::is_some);
+            let fits = command.is_none() || self.budget_needs(v.span(), per_item, records);
+            fits.then_some(budget)
+        });
         let working_dir = match value("working_dir") {
             Some(v) => self
                 .eval()
@@ -211,6 +222,7 @@ impl PipelineChecker<'_> {
             after: after.clone(),
             reduce: value("reduce").map(Expr::span),
             gang: value("gang").map(Expr::span),
+            shard: value("shard").map(Expr::span),
         };
         if self.errors() > errors_before {
             return (None, spans);
@@ -243,6 +255,9 @@ impl PipelineChecker<'_> {
                 labels,
                 annotations,
                 gang: gang?,
+                max_failed,
+                checkpoint: checkpoint.map_or(Some(None), |c| c.map(Some))?,
+                output: output.map_or(Some(None), |o| o.map(Some))?,
             })
         })();
         (stage, spans)

@@ -43,6 +43,7 @@ pub(super) fn describe_shard(stage: &Stage) -> Option<String> {
         ItemSource::List(items) => format!("[{} items]", items.len()),
         ItemSource::Lines(path) => format!("lines({path:?})"),
         ItemSource::Files(glob) => format!("files({glob:?})"),
+        ItemSource::Output(stage) => format!("output({stage})"),
     };
     Some(format!("{source} by {}", shard.strategy))
 }
@@ -88,6 +89,17 @@ fn edges(p: &Pipeline) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+/// The data edges of a pipeline: (stage whose output, stage sharding it).
+fn data_edges(p: &Pipeline) -> Vec<(String, String)> {
+    p.stages
+        .iter()
+        .filter_map(|s| match s.shard.as_ref().map(|sh| &sh.source) {
+            Some(ItemSource::Output(from)) => Some((from.clone(), s.name.clone())),
+            _ => None,
+        })
+        .collect()
 }
 
 fn dot_string(s: &str) -> String {
@@ -152,6 +164,14 @@ pub(super) fn dot(build: &Build) -> String {
         for (from, to) in edges(p) {
             let _ = writeln!(out, "    {} -> {};", id(&from), id(&to));
         }
+        for (from, to) in data_edges(p) {
+            let _ = writeln!(
+                out,
+                "    {} -> {} [style=dashed, label=\"items\"];",
+                id(&from),
+                id(&to)
+            );
+        }
         out.push_str("  }\n");
     }
     out.push_str("}\n");
@@ -190,6 +210,9 @@ pub(super) fn mermaid(build: &Build) -> String {
         }
         for (from, to) in edges(p) {
             let _ = writeln!(out, "    {} --> {}", id(&from), id(&to));
+        }
+        for (from, to) in data_edges(p) {
+            let _ = writeln!(out, "    {} -. items .-> {}", id(&from), id(&to));
         }
         out.push_str("  end\n");
     }

@@ -67,7 +67,7 @@ pub(super) fn volume_name<'p>(pipeline: &'p Pipeline, source: &'p ItemSource) ->
         ItemSource::Lines(path) | ItemSource::Files(path) => {
             volume_of(pipeline, path).map(|(v, _)| v.name.as_str())
         }
-        ItemSource::Range { .. } | ItemSource::List(_) => None,
+        ItemSource::Range { .. } | ItemSource::List(_) | ItemSource::Output(_) => None,
     }
 }
 
@@ -83,7 +83,10 @@ pub(super) fn read(
     let (path, is_lines) = match source {
         ItemSource::Lines(path) => (path, true),
         ItemSource::Files(glob) => (glob, false),
-        ItemSource::Range { .. } | ItemSource::List(_) => return Ok(None),
+        // Another stage's output exists only when that stage ran.
+        ItemSource::Range { .. } | ItemSource::List(_) | ItemSource::Output(_) => {
+            return Ok(None);
+        }
     };
     let Some((volume, rest)) = volume_of(pipeline, path) else {
         return Ok(None);

@@ -160,6 +160,12 @@ pub(super) fn preview(stage: &Stage, worker: Option<u32>, local: Local) -> Resul
             let items = format!("the non-empty lines of {path}");
             return Ok(runtime(stage, &rule, &items, sh.strategy, &local));
         }
+        (ItemSource::Output(from), local) => {
+            let items = format!(
+                "the non-empty lines the workers of stage {from} wrote to $VCP_OUTPUT, worker 0's first"
+            );
+            return Ok(runtime(stage, &rule, &items, sh.strategy, &local));
+        }
         (ItemSource::Files(glob), local) => {
             let items = format!("the regular files matching {glob}, in byte order");
             return Ok(runtime(stage, &rule, &items, sh.strategy, &local));

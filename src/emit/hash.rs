@@ -37,6 +37,11 @@ fn label_hash(state: u64) -> u64 {
     (z ^ (z >> 31)) & 0xffff_ffff_ffff
 }
 
+/// A fingerprint as the spec-hash label shows it: `h` and 12 hex digits.
+pub(super) fn label_value(hash: u64) -> String {
+    format!("h{:012x}", label_hash(hash))
+}
+
 /// The hash of a manifest without its source-line annotation: moving a
 /// stage in its file (`vcp fmt`, a new stage above it) does not change what
 /// runs, so it must not look like a change to a GitOps tool.
@@ -70,7 +75,7 @@ pub(super) fn with_hash(mut text: String, hash: u64) -> String {
         let label = format!("{}: {}", volcano::HASH_LABEL, volcano::HASH_PLACEHOLDER);
         Finder::new(&label).into_owned()
     });
-    let value = format!("h{:012x}", label_hash(hash));
+    let value = label_value(hash);
     debug_assert_eq!(value.len(), volcano::HASH_PLACEHOLDER.len());
     let ends: Vec<usize> = LABEL
         .find_iter(text.as_bytes())

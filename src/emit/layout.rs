@@ -2,9 +2,10 @@
 //! with its ConfigMaps, jobs (or JobTemplates and a JobFlow), scripts and
 //! kustomization, and one kustomization over every pipeline.
 
-use super::hash::{SEED, fingerprint, hash_spec, with_hash};
+use super::hash::{SEED, fingerprint, hash_spec, label_value, with_hash};
 use super::kustomize::{self, Kustomization};
 use super::output::{Output, Text, header};
+use super::records::with_run_key;
 use super::volcano;
 use super::{script, yaml};
 use crate::diag::{Code, Diagnostic};
@@ -107,6 +108,7 @@ fn pipeline_output(
     let mut config_maps = Text::from(header.clone() + &lib_config_map);
     drop(lib_config_map);
     let mut flow_hash = SEED;
+    let mut jobs = Vec::new();
     for stage in stages {
         diags.extend(stage.problem);
         config_maps.push(stage.config_map);
@@ -115,19 +117,30 @@ fn pipeline_output(
         }
         for (path, text, hash) in stage.jobs {
             flow_hash = fingerprint(&hash.to_le_bytes(), flow_hash);
-            files.insert(format!("{folder}{path}"), text.into());
-            resources.push(path);
+            jobs.push((path, text, hash));
         }
     }
     files.insert(format!("{folder}00-configmaps.yaml"), config_maps);
+    // The run key of checkpoints: the spec hash of the whole build, the
+    // JobFlow's (which covers every job), or the one Job's.
+    let mut run_key = jobs.first().map(|(_, _, hash)| label_value(*hash));
     if flow {
         let text = yaml::document(&header, &volcano::job_flow(pipeline));
         let hash = hash_spec(&text, flow_hash);
+        run_key = Some(label_value(hash));
         files.insert(
             format!("{folder}20-jobflow.yaml"),
             with_hash(text, hash).into(),
         );
         resources.push("20-jobflow.yaml".into());
+    }
+    let needs_key = pipeline.stages.iter().any(super::records::needs_run_key);
+    for (path, mut text, _) in jobs {
+        if let (true, Some(key)) = (needs_key, &run_key) {
+            text = with_run_key(text, key);
+        }
+        files.insert(format!("{folder}{path}"), text.into());
+        resources.push(path);
     }
     resources.sort_unstable();
     files.insert(

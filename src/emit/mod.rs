@@ -15,6 +15,7 @@ mod hash;
 pub mod kustomize;
 mod layout;
 mod output;
+pub mod records;
 pub mod script;
 mod stream;
 pub mod volcano;

@@ -201,6 +201,12 @@ fn shard_value(pipeline: &Pipeline, stage: &Stage) -> Value {
         ItemSource::Files(glob) => {
             map.insert("glob", Value::from_safe_string(path_code(pipeline, glob)));
         }
+        ItemSource::Output(from) => {
+            map.insert(
+                "call",
+                Value::from_safe_string(super::records::output_items_call(pipeline, from)),
+            );
+        }
     }
     Value::from(map)
 }
@@ -242,6 +248,7 @@ pub fn render(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> String {
         command => command_value(command),
         shard => shard_value(pipeline, stage),
         volumes => volumes_value(pipeline),
+        records => Value::from_safe_string(super::records::script_settings(pipeline, stage, kind)),
     };
     render_template(template, ctx)
 }

@@ -295,6 +295,14 @@ fn pod_template(pipeline: &Pipeline, stage: &Stage, kind: JobKind) -> core::PodT
             value_from: None,
         });
     }
+    if super::records::needs_run_key(stage) {
+        // The build's hash, filled in once it is known (emit/layout.rs).
+        env.push(core::EnvVar {
+            name: super::records::RUN_KEY_VAR.into(),
+            value: Some(super::records::RUN_KEY_PLACEHOLDER.into()),
+            value_from: None,
+        });
+    }
     env.extend(own_env.iter().map(env_var));
     let container = core::Container {
         name: kind.task().into(),

@@ -101,6 +101,8 @@ pub(crate) fn kind_text(kind: ValueKind) -> &'static str {
         ValueKind::Shard => "`<source> [by <strategy>]`",
         ValueKind::Templates => "a template name, or a list of them",
         ValueKind::Stages => "a stage name, or a list of them",
+        ValueKind::Budget => "a number of items, or a share of them: `10`, `\"1%\"`",
+        ValueKind::Volume => "the name of one of the pipeline's volumes",
         ValueKind::Map => "`{ key = \"value\" }`",
         ValueKind::Env => "`{ NAME = value }`",
         ValueKind::Block(_) => "a block of fields",
@@ -312,6 +314,12 @@ fn shard_text(s: &ir::Shard, workers: u32) -> String {
                 .collect()
         }
         ItemSource::List(items) => items.clone(),
+        ItemSource::Output(from) => {
+            return format!(
+                "shard: the lines stage `{from}` wrote to $VCP_OUTPUT, by `{}`, known at run time",
+                s.strategy
+            );
+        }
         ItemSource::Lines(path) => {
             return format!(
                 "shard: the lines of `{path}` by `{}`, known at run time",

@@ -13,6 +13,7 @@
 //! Done items are recorded by the wrapper library itself (`VCP_DONE_DIR`),
 //! by identity, so `--resume` runs exactly the items not done yet.
 
+mod failed;
 mod logs;
 mod procs;
 mod progress;
@@ -356,6 +357,12 @@ impl<'a> Runner<'a> {
             .started
             .map_or(0.0, |t| t.elapsed().as_secs_f64());
         reporter.event(&format!("{}: completed in {took:.1}s", s.name));
+        let failed = failed::within_budget(&self.options.dir.done_dir(), &s.name, s.workers);
+        if !failed.is_empty() {
+            for line in failed::summary(&s.name, &failed, 20) {
+                reporter.event(&line);
+            }
+        }
         Ok(())
     }
 
@@ -569,7 +576,20 @@ impl<'a> Runner<'a> {
         }
         cmd.env("VCP_WORK_DIR", &work)
             .env("VCP_DONE_DIR", self.options.dir.done_dir())
-            .env("VCP_RETRIES", "0");
+            // Keys output lines on volumes: the run's id stands in for the
+            // build's hash (the same on --resume).
+            .env("VCP_RUN_KEY", &self.options.dir.id)
+            // vcp run restarts a failed worker itself; but within a failure
+            // budget a worker succeeds, so its items retry inside it.
+            .env(
+                "VCP_RETRIES",
+                if stage.max_failed.is_some() {
+                    stage.retries
+                } else {
+                    0
+                }
+                .to_string(),
+            );
         if let Some(rank) = rank {
             let hosts = vec!["localhost"; stage.workers as usize].join(",");
             cmd.env("VC_TASK_INDEX", rank.to_string())

@@ -56,6 +56,22 @@ vcp_list_lines() (
   LC_ALL=C awk 'length($0) > 0' < "$1" > "$2" || vcp__fail "lines(): cannot read $1"
 )
 
+# vcp_list_output DIR STAGE WORKERS OUT_FILE: the non-empty lines that the
+# WORKERS workers of STAGE wrote to $VCP_OUTPUT (DIR/STAGE.<rank>.output,
+# written when the worker succeeded), rank 0's first, each file's in order.
+# A last line without newline counts, in every file.
+vcp_list_output() (
+  [ "$#" -eq 4 ] || vcp__fail "usage: vcp_list_output DIR STAGE WORKERS OUT_FILE"
+  : > "$4" || vcp__fail "output($2): cannot write $4"
+  vcp_r=0
+  while [ "$vcp_r" -lt "$3" ]; do
+    vcp_f=$1/$2.$vcp_r.output
+    [ -f "$vcp_f" ] || vcp__fail "output($2): $vcp_f does not exist: worker $vcp_r of $2 has not succeeded in this run"
+    LC_ALL=C awk 'length($0) > 0' < "$vcp_f" >> "$4" || vcp__fail "output($2): cannot read $vcp_f"
+    vcp_r=$((vcp_r + 1))
+  done
+)
+
 # vcp_list_files GLOB OUT_FILE: the regular files (symbolic links followed)
 # that the sh pattern GLOB matches, in byte order. No match is no item. A
 # path holding a newline cannot be an item: it is skipped with a warning.
