@@ -97,7 +97,9 @@ pub(crate) fn kind_text(kind: ValueKind) -> &'static str {
         ValueKind::Quantity => "a resource quantity: `\"500m\"`, `2`, `4Gi`",
         ValueKind::Choice(_) => "one of these words, as a string",
         ValueKind::Command => "shell code (a string) or an argument list",
-        ValueKind::Reduce => "shell code, an argument list, or a `reduce { run, image, resources, env }` block",
+        ValueKind::Reduce => {
+            "shell code, an argument list, or a `reduce { run, image, resources, env }` block"
+        }
         ValueKind::Shard => "`<source> [by <strategy>]`",
         ValueKind::Templates => "a template name, or a list of them",
         ValueKind::Stages => "a stage name, or a list of them",

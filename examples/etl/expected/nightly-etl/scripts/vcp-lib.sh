@@ -83,6 +83,22 @@ vcp_list_lines() (
   LC_ALL=C awk 'length($0) > 0' < "$1" > "$2" || vcp__fail "lines(): cannot read $1"
 )
 
+# vcp_list_output DIR STAGE WORKERS OUT_FILE: the non-empty lines that the
+# WORKERS workers of STAGE wrote to $VCP_OUTPUT (DIR/STAGE.<rank>.output,
+# written when the worker succeeded), rank 0's first, each file's in order.
+# A last line without newline counts, in every file.
+vcp_list_output() (
+  [ "$#" -eq 4 ] || vcp__fail "usage: vcp_list_output DIR STAGE WORKERS OUT_FILE"
+  : > "$4" || vcp__fail "output($2): cannot write $4"
+  vcp_r=0
+  while [ "$vcp_r" -lt "$3" ]; do
+    vcp_f=$1/$2.$vcp_r.output
+    [ -f "$vcp_f" ] || vcp__fail "output($2): $vcp_f does not exist: worker $vcp_r of $2 has not succeeded in this run"
+    LC_ALL=C awk 'length($0) > 0' < "$vcp_f" >> "$4" || vcp__fail "output($2): cannot read $vcp_f"
+    vcp_r=$((vcp_r + 1))
+  done
+)
+
 # vcp_list_files GLOB OUT_FILE: the regular files (symbolic links followed)
 # that the sh pattern GLOB matches, in byte order. No match is no item. A
 # path holding a newline cannot be an item: it is skipped with a warning.
@@ -649,6 +665,160 @@ vcp_shard() {
   echo "$VCP_SHARD_COUNT" >"$VCP_WORK_DIR/count"
 }
 
+# --- failure budget -------------------------------------------------------------
+
+# How many items of the stage may fail for good (after their retries):
+# VCP_MAX_FAILED items, or VCP_MAX_FAILED_BASIS hundredths of a percent of
+# all items; none without a budget. Failed items are recorded beside the
+# done ones, in VCP_DONE_DIR (the checkpoint), one file per worker.
+vcp_budget() {
+  if [ -n "${VCP_MAX_FAILED_BASIS:-}" ]; then
+    VCP_FAILURES_ALLOWED=$((VCP_ITEMS_TOTAL * VCP_MAX_FAILED_BASIS / 10000))
+  else
+    VCP_FAILURES_ALLOWED=${VCP_MAX_FAILED:-0}
+  fi
+  VCP_FAILED_FILE=
+  rm -f "$VCP_WORK_DIR"/failed-*.log
+  if [ -n "${VCP_DONE_DIR:-}" ]; then
+    mkdir -p "$VCP_DONE_DIR" || return 2
+    # This attempt runs every item not done, failed ones too: its failures
+    # replace those of an earlier attempt.
+    VCP_FAILED_FILE=$VCP_DONE_DIR/$VCP_STAGE.$RANK.failed
+    rm -f "$VCP_FAILED_FILE" "$VCP_FAILED_FILE.log" || return 2
+  fi
+}
+
+# True once this worker has more failed items than the stage may have.
+vcp_over_budget() {
+  [ -s "$VCP_WORK_DIR/failed" ] || return 1
+  [ "$VCP_FAILURES_ALLOWED" -eq 0 ] && return 0
+  [ "$(($(wc -l <"$VCP_WORK_DIR/failed")))" -gt "$VCP_FAILURES_ALLOWED" ]
+}
+
+# vcp_attempts, with the item's output (every attempt) also kept in FILE
+# for the log tail of a failure record.
+vcp_attempts_kept() {
+  { vcp_attempts "$2" 2>&1; echo "$?" >"$1.status"; } | tee "$1"
+  vcp_kept=$(cat "$1.status" 2>/dev/null) || vcp_kept=2
+  return "${vcp_kept:-2}"
+}
+
+# Runs the item of lane $1; with a failure budget, its output is also kept
+# for the failure record.
+vcp_item() {
+  vcp_output_begin "$1" || return 2
+  if [ "$VCP_FAILURES_ALLOWED" -gt 0 ]; then
+    vcp_attempts_kept "$VCP_WORK_DIR/lane-$1.log" "item $VCP_ITEM_INDEX ($VCP_ITEM)"
+  else
+    vcp_attempts "item $VCP_ITEM_INDEX ($VCP_ITEM)"
+  fi || return
+  vcp_output_keep "$1" || return 2
+}
+
+# Records that the item of lane $1 failed for good with status $2: in the
+# worker's list, and with a budget the last lines of its output.
+vcp_failed() {
+  printf '%s\t%s\t%s\n' "$VCP_ITEM_INDEX" "$2" "$VCP_ITEM" >>"$VCP_WORK_DIR/failed"
+  if [ "$VCP_FAILURES_ALLOWED" -gt 0 ]; then
+    {
+      printf '== item %s (%s): exit status %s; the last lines of its output:\n' "$VCP_ITEM_INDEX" "$VCP_ITEM" "$2"
+      tail -n 20 "$VCP_WORK_DIR/lane-$1.log"
+    } >>"$VCP_WORK_DIR/failed-$1.log"
+  fi
+}
+
+# Publishes this worker's failed items (`status<TAB>item` lines, and their
+# log tails), then counts the failures every worker published: within the
+# budget, the worker succeeds. Each worker publishes before it counts, so
+# the last one to publish counts them all.
+vcp_within_budget() {
+  if [ "$1" -gt "$VCP_FAILURES_ALLOWED" ] || [ -z "$VCP_FAILED_FILE" ]; then
+    return 1
+  fi
+  cut -f 2- "$VCP_WORK_DIR/failed" >"$VCP_FAILED_FILE.tmp" || return 1
+  cat "$VCP_WORK_DIR"/failed-*.log >"$VCP_FAILED_FILE.log.tmp" 2>/dev/null || : >"$VCP_FAILED_FILE.log.tmp"
+  mv -f "$VCP_FAILED_FILE.log.tmp" "$VCP_FAILED_FILE.log" || return 1
+  mv -f "$VCP_FAILED_FILE.tmp" "$VCP_FAILED_FILE" || return 1
+  vcp_total=$(($(cat "$VCP_DONE_DIR/$VCP_STAGE".*.failed | wc -l)))
+  if [ "$vcp_total" -gt "$VCP_FAILURES_ALLOWED" ]; then
+    vcp_log "the stage's workers recorded $vcp_total failed items, over the budget of $VCP_FAILURES_ALLOWED"
+    return 1
+  fi
+}
+
+# The reduce step's list of the stage's failed items, in rank order:
+# VCP_FAILED_ITEMS (`status<TAB>item` lines) and VCP_FAILED_LOGS (their
+# log tails). Both exist, empty without failures or a checkpoint.
+vcp_failed_items() {
+  VCP_FAILED_ITEMS=$VCP_WORK_DIR/failed-items
+  VCP_FAILED_LOGS=$VCP_WORK_DIR/failed-items.log
+  { : >"$VCP_FAILED_ITEMS" && : >"$VCP_FAILED_LOGS"; } || vcp_die "cannot write $VCP_FAILED_ITEMS"
+  export VCP_FAILED_ITEMS VCP_FAILED_LOGS
+  [ -n "${VCP_DONE_DIR:-}" ] || return 0
+  vcp_r=0
+  while [ "$vcp_r" -lt "$WORLD_SIZE" ]; do
+    vcp_f=$VCP_DONE_DIR/$VCP_STAGE.$vcp_r.failed
+    if [ -f "$vcp_f" ]; then
+      cat "$vcp_f" >>"$VCP_FAILED_ITEMS" || vcp_die "cannot read $vcp_f"
+      cat "$vcp_f.log" >>"$VCP_FAILED_LOGS" 2>/dev/null
+    fi
+    vcp_r=$((vcp_r + 1))
+  done
+  if [ -s "$VCP_FAILED_ITEMS" ]; then
+    vcp_log "$(($(wc -l <"$VCP_FAILED_ITEMS"))) item(s) of the stage failed within its budget: listed in \$VCP_FAILED_ITEMS"
+  fi
+}
+
+# --- output lines (fan-out) -----------------------------------------------------
+
+# A stage with `output` gives its command VCP_OUTPUT, a file for lines that
+# a later stage shards with output(<stage>). The lines of an item (or of the
+# once-per-worker command) are kept once it succeeded, in parts on the
+# volume (with a checkpoint, across attempts: done items are not run
+# again); the worker's file, VCP_OUTPUT_DIR/<stage>.<rank>.output, is
+# written whole when the worker succeeds.
+vcp_output_setup() {
+  [ -n "${VCP_OUTPUT_DIR:-}" ] || return 0
+  VCP_OUTPUT_PARTS=$VCP_OUTPUT_DIR/$VCP_STAGE.$RANK.parts
+  if [ -z "${VCP_DONE_DIR:-}" ]; then
+    rm -rf "$VCP_OUTPUT_PARTS" || return 2
+  fi
+  mkdir -p "$VCP_OUTPUT_PARTS" || return 2
+}
+
+# vcp_output_begin PART: a fresh VCP_OUTPUT for the next item of lane PART.
+vcp_output_begin() {
+  [ -n "${VCP_OUTPUT_DIR:-}" ] || return 0
+  VCP_OUTPUT=$VCP_WORK_DIR/output-$1
+  export VCP_OUTPUT
+  : >"$VCP_OUTPUT"
+}
+
+# vcp_output_keep PART: the lines of the item that succeeded join the part;
+# a last line without newline is ended, never joined to the next item's.
+vcp_output_keep() {
+  [ -n "${VCP_OUTPUT_DIR:-}" ] || return 0
+  if [ -s "$VCP_OUTPUT" ] && [ "$(tail -c 1 "$VCP_OUTPUT" | wc -l)" -eq 0 ]; then
+    echo >>"$VCP_OUTPUT" || return 2
+  fi
+  cat "$VCP_OUTPUT" >>"$VCP_OUTPUT_PARTS/$1"
+}
+
+vcp_output_publish() {
+  [ -n "${VCP_OUTPUT_DIR:-}" ] || return 0
+  vcp_out=$VCP_OUTPUT_DIR/$VCP_STAGE.$RANK.output
+  : >"$vcp_out.tmp" || return 2
+  vcp_p=0
+  while [ "$vcp_p" -lt "$VCP_PARALLEL" ]; do
+    if [ -f "$VCP_OUTPUT_PARTS/$vcp_p" ]; then
+      cat "$VCP_OUTPUT_PARTS/$vcp_p" >>"$vcp_out.tmp" || return 2
+    fi
+    vcp_p=$((vcp_p + 1))
+  done
+  mv -f "$vcp_out.tmp" "$vcp_out" || return 2
+  vcp_log "worker $RANK: $(($(wc -l <"$vcp_out"))) output line(s) in $vcp_out"
+}
+
 # The items of this shard no worker recorded as done, as lines
 # `index<TAB>record`, where a record (what a worker appends to its done file
 # once the item succeeded) is `bytes<TAB>occurrence<TAB>item`: the item's
@@ -749,17 +919,17 @@ vcp_lane() {
   fi
   while IFS= read -r vcp_line; do
     [ -n "$vcp_term" ] && return 3
-    [ -s "$VCP_WORK_DIR/failed" ] && break
+    vcp_over_budget && break
     VCP_ITEM_INDEX=${vcp_line%%"$vcp_tab"*}
     vcp_record=${vcp_line#*"$vcp_tab"}
     VCP_ITEM=${vcp_record#*"$vcp_tab"*"$vcp_tab"}
     export VCP_ITEM VCP_ITEM_INDEX
-    vcp_attempts "item $VCP_ITEM_INDEX ($VCP_ITEM)"
+    vcp_item "$1"
     vcp_status=$?
     if [ "$vcp_status" -eq 0 ]; then
       printf '%s\n' "$vcp_record" >&3
     elif [ -z "$vcp_term" ]; then
-      printf '%s\t%s\t%s\n' "$VCP_ITEM_INDEX" "$vcp_status" "$VCP_ITEM" >>"$VCP_WORK_DIR/failed"
+      vcp_failed "$1" "$vcp_status"
       vcp_log "item $VCP_ITEM_INDEX ($VCP_ITEM) failed with exit status $vcp_status"
     fi
     [ -n "$vcp_term" ] && return 3
@@ -776,6 +946,7 @@ vcp_lines() {
 }
 
 vcp_per_item() {
+  vcp_budget || return 2
   vcp_todo || return 2
   vcp_log "worker $RANK of $WORLD_SIZE: $VCP_SHARD_COUNT of $VCP_ITEMS_TOTAL items, $VCP_PARALLEL at a time"
   vcp_pids=
@@ -792,6 +963,12 @@ vcp_per_item() {
     wait "$vcp_pid"
   done
   if [ -s "$VCP_WORK_DIR/failed" ]; then
+    vcp_n=$(($(wc -l <"$VCP_WORK_DIR/failed")))
+    if vcp_within_budget "$vcp_n"; then
+      [ -s "$VCP_WORK_DIR/lane-errors" ] && return 2
+      vcp_log "worker $RANK done: $VCP_SHARD_COUNT items, $vcp_n failed within the stage's budget of $VCP_FAILURES_ALLOWED (recorded in $VCP_FAILED_FILE)"
+      return 0
+    fi
     vcp_log "worker $RANK failed: $(($(wc -l <"$VCP_WORK_DIR/failed"))) item(s) failed (listed in $VCP_WORK_DIR/failed)"
     return 1
   fi
@@ -805,7 +982,10 @@ vcp_once() {
     return 0
   fi
   vcp_log "worker $RANK of $WORLD_SIZE: $VCP_SHARD_COUNT of $VCP_ITEMS_TOTAL items in $VCP_SHARD_FILE"
-  if vcp_attempts "the command"; then
+  vcp_output_begin once || return 2
+  # The command's lines replace an earlier attempt's.
+  [ -z "${VCP_OUTPUT_DIR:-}" ] || rm -f "$VCP_OUTPUT_PARTS/0"
+  if vcp_attempts "the command" && vcp_output_keep 0; then
     if [ -n "$VCP_DONE_DIR" ]; then
       : >"$VCP_DONE_DIR/$VCP_STAGE.$RANK.finished" || return 2
     fi
@@ -820,6 +1000,7 @@ vcp_once() {
 
 vcp_reduce() {
   vcp_log "reduce, world size $WORLD_SIZE"
+  vcp_failed_items
   if vcp_attempts "reduce"; then
     vcp_log "reduce done"
     return 0
@@ -857,11 +1038,13 @@ vcp_prefixed() {
 
 vcp_work() {
   vcp_shard || return 2
+  vcp_output_setup || return 2
   if [ "$VCP_PER_ITEM" = 1 ]; then
     vcp_per_item
   else
     vcp_once
-  fi
+  fi || return
+  vcp_output_publish
 }
 
 vcp_worker_main() {

@@ -4,6 +4,10 @@
 # command; vcp-lib.sh beside it shards the items and runs the command
 # once, with 0 retries.
 # shellcheck disable=SC2317 # vcp_items and vcp_command are called by vcp-lib.sh
+# Every value below is a single-quoted literal (parameters, items, arguments,
+# shell code for `sh -c`): nothing in it is meant to expand here, whatever
+# quotes, `$` or backslashes it holds.
+# shellcheck disable=SC1003,SC2016,SC2089,SC2090
 
 set -u
 umask 022
@@ -32,8 +36,7 @@ vcp_items() {
   : >"$1"
 }
 
-# shellcheck disable=SC2016 # shell code for `sh -c`: it expands its own variables
-VCP_COMMAND='python3 list.py "$VCP_VOLUME_LAKE" ${VCP_PARAM_DAY}'
+VCP_COMMAND='python3 list.py "$VCP_VOLUME_LAKE" "${VCP_PARAM_DAY}"'
 
 vcp_command() {
   sh -c "$VCP_COMMAND" "vcp-$VCP_STAGE"

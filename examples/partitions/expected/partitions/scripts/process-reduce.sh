@@ -4,6 +4,10 @@
 # after every worker of the stage completed; WORLD_SIZE and VC_WORKER_NUM are
 # their number, VCP_SHARD_FILE lists every item of the stage.
 # shellcheck disable=SC2317 # vcp_items and vcp_command are called by vcp-lib.sh
+# Every value below is a single-quoted literal (parameters, items, arguments,
+# shell code for `sh -c`): nothing in it is meant to expand here, whatever
+# quotes, `$` or backslashes it holds.
+# shellcheck disable=SC1003,SC2016,SC2089,SC2090
 
 set -u
 umask 022
@@ -30,7 +34,6 @@ vcp_items() {
   vcp_list_output "${VCP_VOLUME_WORK}"'/.vcp/partitions/'"${VCP_RUN_KEY:?is set in the pod by the Job vcp emits}" 'list' 1 "$1"
 }
 
-# shellcheck disable=SC2016 # shell code for `sh -c`: it expands its own variables
 VCP_COMMAND='python3 report.py'
 
 vcp_command() {

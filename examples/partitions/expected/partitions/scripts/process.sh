@@ -4,6 +4,10 @@
 # command; vcp-lib.sh beside it shards the items and runs the command
 # once per item, 2 at a time, 1 retries each.
 # shellcheck disable=SC2317 # vcp_items and vcp_command are called by vcp-lib.sh
+# Every value below is a single-quoted literal (parameters, items, arguments,
+# shell code for `sh -c`): nothing in it is meant to expand here, whatever
+# quotes, `$` or backslashes it holds.
+# shellcheck disable=SC1003,SC2016,SC2089,SC2090
 
 set -u
 umask 022

@@ -826,21 +826,29 @@ vcp_output_publish() {
 # the occurrence (0 the first time these bytes appear in the list, 1 the
 # second...) tells repeated items apart. An item is known by its bytes, not
 # its position: a list that changed between attempts runs exactly the items
-# not done yet. Sets VCP_TODO_COUNT.
+# not done yet. Rank 0 keeps a copy of the list beside the records and says
+# what changed since the last attempt. Sets VCP_TODO_COUNT.
 vcp_todo() {
   set --
+  vcp_prev=
   if [ -n "$VCP_DONE_DIR" ]; then
     for vcp_f in "$VCP_DONE_DIR/$VCP_STAGE".*.done; do
       [ -e "$vcp_f" ] && set -- "$@" "$vcp_f"
     done
+    if [ "$RANK" -eq 0 ] && [ -e "$VCP_DONE_DIR/$VCP_STAGE.items" ]; then
+      vcp_prev=$VCP_DONE_DIR/$VCP_STAGE.items
+      set -- "$@" "$vcp_prev"
+    fi
   fi
   LC_ALL=C awk -v shard="$VCP_WORK_DIR/shard.idx" -v items="$VCP_WORK_DIR/items" \
-    -v todo="$VCP_WORK_DIR/todo" -v counts="$VCP_WORK_DIR/todo.count" '
+    -v prev="$vcp_prev" -v todo="$VCP_WORK_DIR/todo" -v counts="$VCP_WORK_DIR/todo.count" '
     FILENAME == shard { want[substr($0, 1, index($0, "\t") - 1)] = 1; next }
+    FILENAME == prev { o = pocc[$0]++; old[o "\t" $0] = 1; next }
     FILENAME == items {
       o = occ[$0]++
       key = o "\t" $0
       if (key in done) seen[key] = 1
+      if (prev != "") { if (key in old) kept[key] = 1; else added++ }
       if ((FNR - 1) in want) {
         if (key in done) skipped++
         else { print (FNR - 1) "\t" length($0) "\t" key > todo; n++ }
@@ -855,15 +863,24 @@ vcp_todo() {
     }
     END {
       for (k in done) if (!(k in seen)) gone++
-      printf "%d %d %d\n", n, skipped, gone > counts
+      for (k in old) if (!(k in kept)) removed++
+      printf "%d %d %d %d %d\n", n, skipped, gone, added, removed > counts
       printf "" > todo
     }' "$VCP_WORK_DIR/shard.idx" "$@" "$VCP_WORK_DIR/items" || return 2
-  read -r VCP_TODO_COUNT vcp_skipped vcp_gone <"$VCP_WORK_DIR/todo.count" || return 2
+  read -r VCP_TODO_COUNT vcp_skipped vcp_gone vcp_added vcp_removed <"$VCP_WORK_DIR/todo.count" || return 2
   if [ "$vcp_skipped" -gt 0 ]; then
     vcp_log "resume: $vcp_skipped of $VCP_SHARD_COUNT items of this worker already done, $VCP_TODO_COUNT to do"
   fi
-  if [ "$RANK" -eq 0 ] && [ "$vcp_gone" -gt 0 ]; then
+  if [ -n "$vcp_prev" ] && [ "$vcp_added$vcp_removed" != 00 ]; then
+    vcp_log "resume: the list changed since the last attempt: $vcp_added new item(s), $vcp_removed removed ($vcp_gone of them done)"
+  elif [ "$RANK" -eq 0 ] && [ "$vcp_gone" -gt 0 ]; then
     vcp_log "resume: $vcp_gone item(s) done earlier are no longer in the list"
+  fi
+  if [ -n "$VCP_DONE_DIR" ] && [ "$RANK" -eq 0 ]; then
+    if ! cp "$VCP_WORK_DIR/items" "$VCP_DONE_DIR/$VCP_STAGE.items.tmp"; then
+      return 2
+    fi
+    mv -f "$VCP_DONE_DIR/$VCP_STAGE.items.tmp" "$VCP_DONE_DIR/$VCP_STAGE.items" || return 2
   fi
 }
 
@@ -982,7 +999,7 @@ vcp_once() {
 }
 
 vcp_reduce() {
-  vcp_log "reduce of $WORLD_SIZE workers"
+  vcp_log "reduce, world size $WORLD_SIZE"
   vcp_failed_items
   if vcp_attempts "reduce"; then
     vcp_log "reduce done"
@@ -990,7 +1007,8 @@ vcp_reduce() {
   else
     vcp_status=$?
     vcp_log "reduce failed with exit status $vcp_status"
-    return 1
+    # The command's own status, for the pod's and vcp run's reports.
+    return "$vcp_status"
   fi
 }
 
