@@ -26,7 +26,9 @@
 # Environment: PEERS_HOME (installs; default ~/.cache/vcp-peers),
 # PEERS_INSTALL=none|quick|all (default quick), PEERS_MAX_S (default 60: a
 # tool whose single checked run took longer is not timed again, its one run
-# is reported), PEERS_SKIP="tool ..." (leave tools out).
+# is reported), PEERS_SKIP="tool ..." (leave tools out), PEERS_WAIT (default
+# 300: seconds to wait for a 1-minute load average under 1 before each N; 0
+# does not wait), VCP (the binary; default: cargo build --release).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 root=$PWD
@@ -82,14 +84,19 @@ if ! { [ -x "$kcl_py" ] && "$kcl_py" -c 'import kcl_lib' 2>/dev/null; } && [ "$i
     note "kcl-lib did not install (see $log)"
 fi
 
-cargo build --release --quiet || exit 1
+if [ -z "${VCP:-}" ]; then
+  cargo build --release --quiet || exit 1
+  VCP=target/release/vcp
+  rev=$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- src 2>/dev/null || echo +dirty)
+else
+  rev=$VCP
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # A copy: another build of the shared target directory must not change the
 # binary in the middle of a run.
-cp target/release/vcp "$work/vcp"
+cp "$VCP" "$work/vcp" || exit 1
 vcp=$work/vcp
-rev=$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- src 2>/dev/null || echo +dirty)
 
 # --- the tools --------------------------------------------------------------
 # name|command with @N@ for the number of stages (run in the work directory)
@@ -133,14 +140,15 @@ median_ms() { python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["resul
 cpu_ms() { python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print("%.1f" % ((r["user"] + r["system"]) * 1000))' "$1"; }
 runs_of() { python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["results"][0]["times"]))' "$1"; }
 load1() { cut -d' ' -f1 /proc/loadavg; }
-# Waits (up to 5 minutes) for the 1-minute load average to fall below 1.
+# Waits (up to PEERS_WAIT seconds) for the 1-minute load average to fall below 1.
 quiet() {
-  local _
-  for _ in $(seq 60); do
+  local _ wait=${PEERS_WAIT:-300}
+  ((wait > 0)) || return 0
+  for _ in $(seq $(((wait + 4) / 5))); do
     awk -v l="$(load1)" 'BEGIN { exit !(l < 1.0) }' && return
     sleep 5
   done
-  note "load average still $(load1) after 5 minutes: measuring anyway"
+  note "load average still $(load1) after $wait s: measuring anyway"
 }
 # hyperfine -N over one command; the number of runs follows one run's time.
 timed() {

@@ -45,6 +45,7 @@ timed() {
   echo "$out"
 }
 
+# shellcheck disable=SC2016 # the inner shell expands $1
 xargs_run() { xargs -P $((W * P)) -n 1 sh -c 'true "$1"' item <items; }
 vcp_run() { rm -rf .vcp; "$VCP" run bench.vcp; }
 
