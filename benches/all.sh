@@ -58,12 +58,20 @@ calc() { awk "BEGIN { printf \"$1\", $2 }"; }
 met() { if awk "BEGIN { exit !($1) }"; then echo met; else echo '**not met**'; fi; }
 
 # --- tools and the binary -------------------------------------------------
-if [ ! -x /usr/bin/time ] || ! command -v python3 >/dev/null; then
-  sudo_cmd=()
+# want COMMAND PACKAGE: installs PACKAGE from the distribution when COMMAND is
+# missing (not with PEERS_INSTALL=none); true when COMMAND is there after.
+want() {
+  command -v "$1" >/dev/null && return 0
+  [ "${PEERS_INSTALL:-quick}" != none ] && command -v apt-get >/dev/null || return 1
+  local sudo_cmd=()
   [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-  note "apt-get install time python3"
-  "${sudo_cmd[@]}" apt-get install -y -qq time python3 >/dev/null 2>&1 || true
-fi
+  note "apt-get install $2"
+  "${sudo_cmd[@]}" apt-get install -y -qq "$2" >/dev/null 2>&1 ||
+    { "${sudo_cmd[@]}" apt-get update -qq >/dev/null 2>&1 && "${sudo_cmd[@]}" apt-get install -y -qq "$2" >/dev/null 2>&1; }
+  command -v "$1" >/dev/null
+}
+want python3 python3
+want /usr/bin/time time
 command -v python3 >/dev/null || { echo "benches/all.sh: needs python3" >&2; exit 1; }
 [ -x /usr/bin/time ] || note "GNU time (/usr/bin/time) missing: no peak RSS figures"
 
@@ -76,7 +84,7 @@ if [ -z "${VCP:-}" ]; then
   VCP=$root/target/release/vcp
   rev=$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- src Cargo.toml Cargo.lock 2>/dev/null || echo +dirty)
 else
-  rev="binary $VCP"
+  rev="$(git rev-parse --short HEAD 2>/dev/null) (worktree; binary VCP=$VCP)"
 fi
 cp "$VCP" "$work/vcp" || exit 1
 vcp=$work/vcp
@@ -258,7 +266,7 @@ part_memory() {
 # --- run ------------------------------------------------------------------
 part_run() {
   local spec w k p rounds out xw xs vw vs ratio
-  command -v xargs >/dev/null || { skipped run "xargs missing"; return 0; }
+  want xargs findutils || { skipped run "xargs missing"; return 0; }
   # shellcheck disable=SC2016 # backquotes for markdown
   printf '| W x K, parallel | rounds | `xargs -P` wall s | `vcp run` wall s | ratio | `xargs` system s | `vcp run` system s |\n|---|---|---|---|---|---|---|\n' | detail
   for spec in "${run_a[*]}" "${run_b[*]}"; do
@@ -280,9 +288,9 @@ part_run() {
 # --- shard ----------------------------------------------------------------
 part_shard() {
   local awk_name out any=
-  command -v dash >/dev/null || { skipped shard "dash missing (apt-get install dash)"; return 0; }
+  want dash dash || { skipped shard "dash missing (apt-get install dash)"; return 0; }
   for awk_name in ${AWKS:-mawk gawk}; do
-    command -v "$awk_name" >/dev/null || { skipped shard "$awk_name missing"; continue; }
+    want "$awk_name" "$awk_name" || { skipped shard "$awk_name missing"; continue; }
     note "shard: $awk_name, $shard_items items, $shard_files files"
     out=$(AWK=$awk_name RUNS=1 sh benches/shard.sh "$shard_items" "$shard_files" 2>/dev/null) || {
       skipped shard "shard.sh under $awk_name failed"
@@ -307,7 +315,8 @@ part_shard() {
     row shard "$awk_name: \`hash\`, $items random names (nothing repeats)" "< 2 s (known miss)" "$hr s" - "-" "$(met "$hr < 2")"
     row shard "$awk_name: \`size\`, $(fmt_n "$shard_files") files" "-" "$sz s" - - -
     {
-      printf '\n%s, worker 0 of 2, dash, one run each:\n\n' "$awk_name"
+      [ -s "$work/detail-shard.md" ] && echo
+      printf '%s, worker 0 of 2, dash, one run each:\n\n' "$awk_name"
       printf '| input (%s items) | modulo s | block s | hash s |\n|---|---|---|---|\n' "$items"
       awk '/^size,/ { n = NF - 2; l = $1; for (i = 2; i <= n; i++) l = l " " $i; printf "| %s | %s | | |\n", l, $(NF-1); next }
         { n = NF - 3; l = $1; for (i = 2; i <= n; i++) l = l " " $i; printf "| %s | %s | %s | %s |\n", l, $(NF-2), $(NF-1), $NF }' <<<"$body"
@@ -360,11 +369,13 @@ part_peers() {
     printf '| tool | N | median ms | ratio | CPU ms | out MB | peak MB | runs | load |\n|---|---|---|---|---|---|---|---|---|\n'
     awk '$1 != "tool" && $1 !~ /^#/ && NF == 9 { printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9 }' <<<"$out"
   } | detail
-  local fastest
-  fastest=$(awk '$2 != "startup" && $1 != "vcp" && $1 != "tool" && $1 !~ /^#/ && NF == 9 { r = $4; sub(/x$/, "", r); if (best == "" || r + 0 < best + 0) { best = r; name = $1 } } END { if (name != "") print name, best }' <<<"$out")
+  local fastest name ms ratio vcp_ms
+  vcp_ms=$(awk '$1 == "vcp" && $2 != "startup" { print $3; exit }' <<<"$out")
+  fastest=$(awk '$2 != "startup" && $1 != "vcp" && $1 != "tool" && $1 !~ /^#/ && NF == 9 { r = $4; sub(/x$/, "", r); if (best == "" || r + 0 < best + 0) { best = r; name = $1; ms = $3 } } END { if (name != "") print name, ms, best }' <<<"$out")
   if [ -n "$fastest" ]; then
-    read -r name ratio <<<"$fastest"
-    row peers "N = $small, \`-o -\` against the fastest peer ($name)" ">= 5x faster" "-" "$name" "${ratio}x" "$(met "$ratio >= 5")"
+    read -r name ms ratio <<<"$fastest"
+    row peers "N = $small, \`-o -\` against the fastest peer ($name), same objects" ">= 5x faster" "$vcp_ms ms" "$name $ms ms" \
+      "${ratio}x faster" "$(met "$ratio >= 5")"
   else
     row peers "(no peer ran)" - - - - -
   fi
