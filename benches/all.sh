@@ -24,10 +24,13 @@
 #   peers    the other configuration tools on the same objects
 #            (benches/peers.sh, N = 1,000)
 #
+# With UPDATE_DOCS=1 the report also replaces the one in docs/performance.md
+# (between its `benches/all.sh begin` and `end` markers).
+#
 # Each part can run alone (`bash benches/all.sh output`); a part whose tool
 # is missing and cannot be installed is skipped with a notice (and a row
-# saying so). The default run takes some 10 minutes on a quiet 2-core
-# machine; QUICK=1 about one.
+# saying so). The default run takes a few minutes (under 15) on a 2-core
+# machine; QUICK=1 about two, most of it the peers.
 #
 # Environment: VCP (the binary; default: cargo build --release, copied so
 # that another build cannot change it mid-run), QUICK=1, TMPFS (default
@@ -94,6 +97,7 @@ measure() { python3 "$root/benches/measure.py" "$@"; }
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 mem=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
+SECONDS=0
 load_before=$(load3)
 note "$started, load $load_before; parts: ${parts[*]}${quick:+ (QUICK)}"
 
@@ -395,7 +399,7 @@ done
 # --- the report -----------------------------------------------------------
 report=$work/report.md
 {
-  echo "$started to $(date -u '+%H:%M UTC'), commit ${rev:-?}, $(nproc) cores ($cpu), $mem," \
+  echo "$started to $(date -u '+%H:%M UTC') ($((SECONDS / 60)) min $((SECONDS % 60)) s), commit ${rev:-?}, $(nproc) cores ($cpu), $mem," \
     "$(uname -r), /bin/sh -> $(readlink -f /bin/sh); load average $load_before before, $(load3) after${quick:+; QUICK=1 (smoke run: not the published sizes)}"
   echo
   echo '| part | figure | target | measured | baseline (same run) | ratio | met | load |'
@@ -411,3 +415,15 @@ out_dir=${OUT:-$root/target/bench-all}
 mkdir -p "$out_dir" && cp "$report" "$out_dir/$(date -u +%Y%m%dT%H%MZ)${quick:+-quick}.md" &&
   note "report also in $out_dir"
 cat "$report"
+if [ "${UPDATE_DOCS:-0}" != 0 ]; then
+  python3 - "$report" docs/performance.md <<'PY' && note "docs/performance.md updated"
+import re, sys
+report = open(sys.argv[1]).read()
+page = open(sys.argv[2]).read()
+begin, end = "<!-- benches/all.sh begin", "<!-- benches/all.sh end -->"
+start = page.index(begin)
+start = page.index("\n", start) + 1
+stop = page.index(end)
+open(sys.argv[2], "w").write(page[:start] + "\n" + report + "\n" + page[stop:])
+PY
+fi
