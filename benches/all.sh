@@ -33,7 +33,9 @@
 # machine; QUICK=1 about two, most of it the peers.
 #
 # Environment: VCP (the binary; default: cargo build --release, copied so
-# that another build cannot change it mid-run), QUICK=1, TMPFS (default
+# that another build cannot change it mid-run), BASE (a baseline binary, e.g.
+# an older commit's release build: the compile, output and memory parts time
+# it in the same rounds and print its figures beside), QUICK=1, TMPFS (default
 # /dev/shm), DISK (a directory on disk; default target/bench-disk), OUT (the
 # directory the report is also written to; default target/bench-all),
 # AWKS (default "mawk gawk"), SHARD_ITEMS / SHARD_FILES (default 1000000 /
@@ -91,6 +93,11 @@ else
 fi
 cp "$VCP" "$work/vcp" || exit 1
 vcp=$work/vcp
+base_vcp=
+if [ -n "${BASE:-}" ]; then
+  cp "$BASE" "$work/base-vcp" || exit 1
+  base_vcp=$work/base-vcp
+fi
 export PATH=$HOME/.cargo/bin:$PATH
 measure() { python3 "$root/benches/measure.py" "$@"; }
 
@@ -131,14 +138,18 @@ fields() { awk -F'\t' -v n="$2" '$1 == n { print $2, $5, $6 }' "$1"; }
 
 # --- compile --------------------------------------------------------------
 part_compile() {
-  local m=$work/compile.tsv t10 t1k tbr t10k c1k c10k
-  measure --rounds "$r_compile" --warmup 2 --cwd "$work" --expect broken=1 \
+  local m=$work/compile.tsv t10 t1k tbr t10k c1k c10k base=() base_large=()
+  if [ -n "$base_vcp" ]; then
+    base=("b_n1k=$base_vcp build bench-$n_small.vcp -o -" "b_broken=$base_vcp check broken-$n_small.vcp")
+    base_large=("b_n10k=$base_vcp build bench-$n_large.vcp -o -")
+  fi
+  measure --rounds "$r_compile" --warmup 2 --cwd "$work" --expect broken=1 --expect b_broken=1 \
     n10="$vcp build bench-10.vcp -o -" \
     n1k="$vcp build bench-$n_small.vcp -o -" \
-    broken="$vcp check broken-$n_small.vcp" >"$m" || return 1
+    broken="$vcp check broken-$n_small.vcp" "${base[@]}" >"$m" || return 1
   measure --rounds "$r_large" --warmup 1 --cwd "$work" \
     n1k="$vcp build bench-$n_small.vcp -o -" \
-    n10k="$vcp build bench-$n_large.vcp -o -" >"$m.large" || return 1
+    n10k="$vcp build bench-$n_large.vcp -o -" "${base_large[@]}" >"$m.large" || return 1
   read -r t10 _ _ <<<"$(fields "$m" n10)"
   read -r t1k c1k _ <<<"$(fields "$m" n1k)"
   read -r tbr _ _ <<<"$(fields "$m" broken)"
@@ -161,6 +172,18 @@ part_compile() {
 | N = $small | $t1k | $c1k | $r_compile |
 | N = $small, \`vcp check\` with one bad stage | $tbr | $(fields "$m" broken | cut -d' ' -f2) | $r_compile |
 | N = $big | $t10k | $c10k | $r_large |
+EOF
+  [ -n "$base_vcp" ] || return 0
+  local b1k bbr b10k
+  read -r b1k _ _ <<<"$(fields "$m" b_n1k)"
+  read -r bbr _ _ <<<"$(fields "$m" b_broken)"
+  read -r b10k _ _ <<<"$(fields "$m.large" b_n10k)"
+  row compile "N = $small, \`-o -\`, against the baseline binary" - "$t1k ms" "BASE $b1k ms" "$(calc '%.2fx' "$t1k / $b1k")" -
+  row compile "N = $big, \`-o -\`, against the baseline binary" - "$t10k ms" "BASE $b10k ms" "$(calc '%.2fx' "$t10k / $b10k")" -
+  detail <<EOF
+| N = $small, BASE | $b1k | $(fields "$m" b_n1k | cut -d' ' -f2) | $r_compile |
+| N = $small, \`vcp check\` with one bad stage, BASE | $bbr | $(fields "$m" b_broken | cut -d' ' -f2) | $r_compile |
+| N = $big, BASE | $b10k | $(fields "$m.large" b_n10k | cut -d' ' -f2) | $r_large |
 EOF
 }
 
@@ -187,7 +210,12 @@ part_output() {
     scratch+=("$d")
     cp "$work/bench-$n_small.vcp" "$d/bench.vcp"
     (cd "$d" && "$vcp" build bench.vcp -o up >/dev/null 2>&1) || { skipped output "$fs: the build failed"; continue; }
-    local jr=()
+    local jr=() base_cmds=()
+    if [ -n "$base_vcp" ]; then
+      (cd "$d" && "$base_vcp" build bench.vcp -o b_up >/dev/null 2>&1) || { skipped output "$fs: BASE's build failed"; continue; }
+      base_cmds=("b_stream=$base_vcp build bench.vcp -o -" "b_fresh=$base_vcp build bench.vcp -o b_fresh"
+        "b_uptodate=$base_vcp build bench.vcp -o b_up")
+    fi
     if [ "$fs" = tmpfs ] && [ -n "$have_jr" ]; then
       cp benches/peers/bench.jsonnet "$d/"
       (cd "$d" && "$vcp" build bench.vcp -o - >stream.yaml) && python3 - "$d/stream.yaml" "$d/vcp-lib.sh" <<'PY' || have_jr=
@@ -210,10 +238,10 @@ PY
     local rounds=$r_tmpfs
     [ "$fs" = disk ] && rounds=$r_disk
     note "output: $fs ($d), $rounds rounds"
-    measure --rounds "$rounds" --warmup 1 --cwd "$d" --prepare fresh="rm -rf fresh" \
+    measure --rounds "$rounds" --warmup 1 --cwd "$d" --prepare fresh="rm -rf fresh" --prepare b_fresh="rm -rf b_fresh" \
       stream="$vcp build bench.vcp -o -" \
       fresh="$vcp build bench.vcp -o fresh" \
-      uptodate="$vcp build bench.vcp -o up" "${jr[@]}" >"$m" || { skipped output "$fs: a build failed"; continue; }
+      uptodate="$vcp build bench.vcp -o up" "${base_cmds[@]}" "${jr[@]}" >"$m" || { skipped output "$fs: a build failed"; continue; }
     local s f u jf js
     read -r s _ _ <<<"$(fields "$m" stream)"
     read -r f _ _ <<<"$(fields "$m" fresh)"
@@ -224,6 +252,14 @@ PY
       "$(calc '%.2fx' "$u / $s")" "$(met "$u / $s <= 1.5")"
     printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$fs" "$s" "$f" "$u" "$(calc '%.2f' "$f / $s")" \
       "$(calc '%.2f' "$u / $s")" "$rounds" | detail
+    if ((${#base_cmds[@]})); then
+      local bs bf bu
+      read -r bs _ _ <<<"$(fields "$m" b_stream)"
+      read -r bf _ _ <<<"$(fields "$m" b_fresh)"
+      read -r bu _ _ <<<"$(fields "$m" b_uptodate)"
+      printf '| %s, BASE | %s | %s | %s | %s | %s | %s |\n' "$fs" "$bs" "$bf" "$bu" "$(calc '%.2f' "$bf / $bs")" \
+        "$(calc '%.2f' "$bu / $bs")" "$rounds" | detail
+    fi
     if ((${#jr[@]})); then
       read -r jf _ _ <<<"$(fields "$m" jr_file)"
       read -r js _ _ <<<"$(fields "$m" jr_stream)"
@@ -247,10 +283,13 @@ part_memory() {
   scratch+=("$d")
   cp "$work/bench-$n_large.vcp" "$d/bench.vcp"
   m=$work/memory.tsv
-  measure --rounds "$r_mem" --warmup 1 --cwd "$d" --prepare fresh="rm -rf fresh" \
+  local base_cmds=()
+  [ -n "$base_vcp" ] && base_cmds=("b_fresh=$base_vcp build bench.vcp -o b_fresh"
+    "b_stream=$base_vcp build bench.vcp -o -" "b_check=$base_vcp check bench.vcp")
+  measure --rounds "$r_mem" --warmup 1 --cwd "$d" --prepare fresh="rm -rf fresh" --prepare b_fresh="rm -rf b_fresh" \
     stream="$vcp build bench.vcp -o -" \
     fresh="$vcp build bench.vcp -o fresh" \
-    check="$vcp check bench.vcp" >"$m" || return 1
+    check="$vcp check bench.vcp" "${base_cmds[@]}" >"$m" || return 1
   local out_mb name label t cpu peak
   out_mb=$(du -sb "$d/fresh" | awk '{ printf "%.1f", $1 / 1e6 }')
   printf '| N = %s | median ms | CPU ms | peak RSS MB |\n|---|---|---|---|\n' "$big" | detail
@@ -264,6 +303,10 @@ part_memory() {
     row memory "N = $big, peak RSS, $label" "< 100 MB" "$peak MB" "-" \
       "$(calc '%.2f of target' "$peak / 100")" "$(met "$peak < 100")"
     printf '| %s | %s | %s | %s |\n' "$label" "$t" "$cpu" "$peak" | detail
+    if ((${#base_cmds[@]})); then
+      read -r t cpu peak <<<"$(fields "$m" "b_$name")"
+      printf '| %s, BASE | %s | %s | %s |\n' "$label" "$t" "$cpu" "$peak" | detail
+    fi
   done
 }
 
@@ -400,7 +443,7 @@ done
 report=$work/report.md
 {
   echo "$started to $(date -u '+%H:%M UTC') ($((SECONDS / 60)) min $((SECONDS % 60)) s), commit ${rev:-?}, $(nproc) cores ($cpu), $mem," \
-    "$(uname -r), /bin/sh -> $(readlink -f /bin/sh); load average $load_before before, $(load3) after${quick:+; QUICK=1 (smoke run: not the published sizes)}"
+    "$(uname -r), /bin/sh -> $(readlink -f /bin/sh);${base_vcp:+ baseline BASE=$BASE;} load average $load_before before, $(load3) after${quick:+; QUICK=1 (smoke run: not the published sizes)}"
   echo
   echo '| part | figure | target | measured | baseline (same run) | ratio | met | load |'
   echo '|---|---|---|---|---|---|---|---|'
