@@ -8,9 +8,10 @@ bench.vcp -o -`, R times each (default 40), alternating the binaries run by
 run (and reversing the order every other round), so that a machine that
 slows down or speeds up in the middle weighs on all of them alike. Prints
 the median, the first quartile and the fastest run of each, and each
-binary's median against the first one's. This is how the before/after
-figures in docs/performance.md are taken: on a shared machine, hyperfine's
+binary's median against the first one's: on a shared machine, hyperfine's
 one-command-after-the-other blocks drift more than the changes measured.
+`BASE=OLD bash benches/all.sh compile output memory` does the same for
+every build figure of docs/performance.md.
 
 To compare with an older commit:
     git worktree add /tmp/old REV && cargo build --release --manifest-path /tmp/old/Cargo.toml
