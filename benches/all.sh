@@ -196,7 +196,7 @@ part_output() {
     note "cargo install jrsonnet (a few minutes)"
     cargo install jrsonnet --version 0.5.0-pre98 --locked >"$work/jrsonnet.log" 2>&1 && have_jr=1
   fi
-  [ -n "$have_jr" ] || note "jrsonnet: not installed, its rows are skipped"
+  [ -n "$have_jr" ] || skipped output "jrsonnet is not installed: no comparison with it"
   printf '| N = %s | stream ms | fresh ms | up to date ms | fresh / stream | up to date / stream | rounds |\n|---|---|---|---|---|---|---|\n' "$small" | detail
   for fs in tmpfs disk; do
     if [ "$fs" = tmpfs ]; then
@@ -230,7 +230,7 @@ PY
         jr=("jr_file=$(command -v jrsonnet) -J . --tla-code n=$n_small -y bench.jsonnet -o jr.yaml"
           "jr_stream=$(command -v jrsonnet) -J . --tla-code n=$n_small -y bench.jsonnet")
       else
-        note "jrsonnet's output does not hold vcp's objects: $(head -c 300 "$work/check-jr" 2>/dev/null)"
+        skipped output "jrsonnet's output does not hold vcp's objects (benches/peers/bench.jsonnet needs updating): $(head -c 200 "$work/check-jr" 2>/dev/null | head -1)"
         have_jr=
       fi
     fi
@@ -447,7 +447,9 @@ report=$work/report.md
   echo
   echo '| part | figure | target | measured | baseline (same run) | ratio | met | load |'
   echo '|---|---|---|---|---|---|---|---|'
-  awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, ($8 == "" ? "-" : $8) }' "$rows"
+  awk -F'\t' '{
+    for (i = 1; i <= 7; i++) gsub(/\|/, "\\|", $i)
+    printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, ($8 == "" ? "-" : $8) }' "$rows"
   for part in "${parts[@]}"; do
     [ -s "$work/detail-$part.md" ] || continue
     printf '\n### %s\n\n' "$part"
