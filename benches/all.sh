@@ -238,7 +238,14 @@ PY
     local rounds=$r_tmpfs
     [ "$fs" = disk ] && rounds=$r_disk
     note "output: $fs ($d), $rounds rounds"
-    measure --rounds "$rounds" --warmup 1 --cwd "$d" --prepare fresh="rm -rf fresh" --prepare b_fresh="rm -rf b_fresh" \
+    # On disk, every run starts with nothing left to write back (`sync`,
+    # untimed): the previous fresh build's writeback is not charged to the
+    # next command.
+    local flush=
+    [ "$fs" = disk ] && flush=" && sync"
+    local prep=(--prepare "fresh=rm -rf fresh$flush" --prepare "b_fresh=rm -rf b_fresh$flush")
+    [ "$fs" = disk ] && prep+=(--prepare stream=sync --prepare uptodate=sync --prepare b_stream=sync --prepare b_uptodate=sync)
+    measure --rounds "$rounds" --warmup 1 --cwd "$d" "${prep[@]}" \
       stream="$vcp build bench.vcp -o -" \
       fresh="$vcp build bench.vcp -o fresh" \
       uptodate="$vcp build bench.vcp -o up" "${base_cmds[@]}" "${jr[@]}" >"$m" || { skipped output "$fs: a build failed"; continue; }
