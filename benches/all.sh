@@ -30,7 +30,7 @@
 # Each part can run alone (`bash benches/all.sh output`); a part whose tool
 # is missing and cannot be installed is skipped with a notice (and a row
 # saying so). The default run takes a few minutes (under 15) on a 2-core
-# machine; QUICK=1 about two, most of it the peers.
+# machine; QUICK=1 under a minute.
 #
 # Environment: VCP (the binary; default: cargo build --release, copied so
 # that another build cannot change it mid-run), BASE (a baseline binary, e.g.
@@ -109,13 +109,13 @@ load_before=$(load3)
 note "$started, load $load_before; parts: ${parts[*]}${quick:+ (QUICK)}"
 
 # Sizes and rounds; QUICK=1 takes few of each.
-n_small=1000 n_large=10000 r_compile=20 r_large=7 r_tmpfs=15 r_disk=7 r_mem=3
+n_small=1000 n_large=10000 n_peers=1000 r_compile=20 r_large=7 r_tmpfs=15 r_disk=7 r_mem=3
 run_a=(4 500 1 5) run_b=(2 5000 50 3)
 shard_items=${SHARD_ITEMS:-1000000} shard_files=${SHARD_FILES:-100000} lsp_changes=20
 if [ -n "$quick" ]; then
   n_large=3000 r_compile=3 r_large=2 r_tmpfs=3 r_disk=2 r_mem=1
   run_a=(2 100 1 1) run_b=(2 500 50 1)
-  shard_items=${SHARD_ITEMS:-20000} shard_files=${SHARD_FILES:-2000} lsp_changes=4
+  shard_items=${SHARD_ITEMS:-20000} shard_files=${SHARD_FILES:-2000} lsp_changes=4 n_peers=100
 fi
 
 rows=$work/rows.tsv
@@ -414,7 +414,7 @@ EOF
 # --- peers ----------------------------------------------------------------
 part_peers() {
   local out
-  out=$(PEERS_WAIT=0 PEERS_INSTALL=${PEERS_INSTALL:-quick} VCP=$vcp bash benches/peers.sh "$n_small" 2>"$work/peers.err") || {
+  out=$(PEERS_WAIT=0 PEERS_INSTALL=${PEERS_INSTALL:-quick} VCP=$vcp bash benches/peers.sh "$n_peers" 2>"$work/peers.err") || {
     skipped peers "benches/peers.sh failed: $(tail -c 300 "$work/peers.err")"
     return 0
   }
@@ -428,7 +428,7 @@ part_peers() {
   fastest=$(awk '$2 != "startup" && $1 != "vcp" && $1 != "tool" && $1 !~ /^#/ && NF == 9 { r = $4; sub(/x$/, "", r); if (best == "" || r + 0 < best + 0) { best = r; name = $1; ms = $3 } } END { if (name != "") print name, ms, best }' <<<"$out")
   if [ -n "$fastest" ]; then
     read -r name ms ratio <<<"$fastest"
-    row peers "N = $small, \`-o -\` against the fastest peer ($name), same objects" ">= 5x faster" "$vcp_ms ms" "$name $ms ms" \
+    row peers "N = $(fmt_n "$n_peers"), \`-o -\` against the fastest peer ($name), same objects" ">= 5x faster" "$vcp_ms ms" "$name $ms ms" \
       "${ratio}x faster" "$(met "$ratio >= 5")"
   else
     row peers "(no peer ran)" - - - - -
