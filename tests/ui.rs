@@ -72,7 +72,20 @@ pub(crate) fn scripts_too_large() -> (String, BTreeSet<Code>) {
     text.push_str("    ]\n  }\n}\n");
     let name = "tests/ui/generated/E0506-scripts-too-large.vcp".to_string();
     let mut loader = vcp::check::MemoryLoader::new([(name.clone(), text)]);
-    let (checked, _) = vcp::compile(&[name], &mut loader, &Options::default());
+    let (checked, _) = vcp::compile(
+        std::slice::from_ref(&name),
+        &mut loader,
+        &Options::default(),
+    );
+    // `vcp check` renders only the scripts (Keep::Problems): the same error.
+    let (problems, output) = vcp::compile_keeping(
+        &[name],
+        &mut loader,
+        &Options::default(),
+        vcp::emit::Keep::Problems,
+    );
+    assert!(output.is_none());
+    assert_eq!(problems.diagnostics, checked.diagnostics);
     let rendered = render::render_all(
         &checked.sources,
         &checked.diagnostics,

@@ -9,6 +9,7 @@ use super::names;
 use super::overlay::Overlay;
 use super::params::Params;
 use super::scale;
+use super::stage::StageSpans;
 use super::{Options, TemplateRef};
 use super::{fixes, values};
 use crate::diag::{Code, Diagnostic, Diagnostics};
@@ -257,15 +258,17 @@ impl<'a> PipelineChecker<'a> {
             );
             (stage.name.name.clone(), checked_stage, spans, diags)
         });
-        let mut checked = Vec::new();
-        let mut all_spans = Vec::new();
-        for (name, checked_stage, spans, diags) in results {
-            self.diags.extend(diags);
-            all_spans.push((name, spans.clone()));
-            if let Some(s) = checked_stage {
-                checked.push((s, spans));
-            }
-        }
+        let mut all_spans = Vec::with_capacity(results.len());
+        // Collected in place: the results' buffer becomes `checked`'s,
+        // rather than a second vector of stages alongside it.
+        let checked: Vec<(ir::Stage, StageSpans)> = results
+            .into_iter()
+            .filter_map(|(name, checked_stage, spans, diags)| {
+                self.diags.extend(diags);
+                all_spans.push((name, spans.clone()));
+                Some((checked_stage?, spans))
+            })
+            .collect();
         // Unknown stages in `after` are reported even for stages with other errors.
         let names: BTreeSet<&str> = stages.iter().map(|s| s.name.name.as_str()).collect();
         let unknown_deps = self.unknown_dependencies(&all_spans, &names);

@@ -23,7 +23,7 @@ pub(super) fn show(
     sets: &[String],
     printer: DiagnosticPrinter,
 ) -> ExitCode {
-    let (code, compiled) = compile_inputs(files, sets, printer, Keep::Manifests);
+    let (code, compiled) = compile_inputs(files, sets, printer, Keep::Problems);
     let Some(b) = compiled.and_then(|c| c.checked.build) else {
         return code;
     };

@@ -49,7 +49,7 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         Command::Check { files, sets } => {
-            let (code, compiled) = compile_inputs(&files, &sets, printer, Keep::Manifests);
+            let (code, compiled) = compile_inputs(&files, &sets, printer, Keep::Problems);
             // The process ends here: freeing tens of megabytes of small
             // allocations one by one would only cost time.
             std::mem::forget(compiled);

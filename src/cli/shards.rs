@@ -43,7 +43,7 @@ pub(super) fn show(args: Args, printer: DiagnosticPrinter) -> ExitCode {
         .file
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let (code, compiled) = compile_inputs(&[args.file], &args.sets, printer, Keep::Manifests);
+    let (code, compiled) = compile_inputs(&[args.file], &args.sets, printer, Keep::Problems);
     let Some(b) = compiled.and_then(|c| c.checked.build) else {
         return code;
     };

@@ -119,10 +119,10 @@ mod tests {
     }
 
     fn interp(n: &str) -> StrPart {
-        StrPart::Interp(Ident {
+        StrPart::Interp(Box::new(Ident {
             name: n.to_string(),
             span: Default::default(),
-        })
+        }))
     }
 
     #[test]

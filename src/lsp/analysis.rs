@@ -54,7 +54,7 @@ impl Analysis {
         let Some(build) = self.build.as_ref().filter(|_| self.fresh) else {
             return false;
         };
-        match crate::emit::emit_keeping(build, crate::emit::Keep::Manifests) {
+        match crate::emit::emit_keeping(build, crate::emit::Keep::Problems) {
             Ok(_) => false,
             Err(diags) => {
                 self.checked.diagnostics.extend(diags);

@@ -401,7 +401,7 @@ impl Parser<'_> {
                 return Some(Expr::By {
                     source: Box::new(primary),
                     span: self.span(start, self.pos),
-                    strategy,
+                    strategy: Box::new(strategy),
                 });
             }
         }
@@ -440,7 +440,7 @@ impl Parser<'_> {
                     self.pos += 1;
                     let args = self.exprs(b')')?;
                     return Some(Expr::Call {
-                        name,
+                        name: Box::new(name),
                         args,
                         span: self.span(start, self.pos),
                     });

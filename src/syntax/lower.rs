@@ -339,7 +339,7 @@ impl<'a> Lowering<'a> {
                 Some(match strategy {
                     Some(s) => Expr::By {
                         source: Box::new(primary),
-                        strategy: self.ident(s),
+                        strategy: Box::new(self.ident(s)),
                         span,
                     },
                     None => primary,
@@ -374,7 +374,11 @@ impl<'a> Lowering<'a> {
                     .filter(|p| p.as_rule() == Rule::expr)
                     .filter_map(|p| self.expr(p))
                     .collect();
-                Some(Expr::Call { name, args, span })
+                Some(Expr::Call {
+                    name: Box::new(name),
+                    args,
+                    span,
+                })
             }
             Rule::ident => Some(Expr::Ident(self.ident(pair))),
             _ => {

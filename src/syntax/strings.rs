@@ -199,10 +199,10 @@ fn decode(
                             push_text(parts, &buf);
                             buf.clear();
                         }
-                        parts.push(StrPart::Interp(Ident {
+                        parts.push(StrPart::Interp(Box::new(Ident {
                             name: name.to_string(),
                             span: here(i, close + 1),
-                        }));
+                        })));
                         i = close + 1;
                     }
                     (close, _) => {
