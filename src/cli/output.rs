@@ -245,9 +245,9 @@ pub(super) fn plan(
         }
         at += i + 1;
     }
-    let len = match survey.entries.get(path) {
+    match survey.entries.get(path) {
         None => return Ok(Plan::New),
-        Some(Entry::File { len }) => *len,
+        Some(Entry::File) => {}
         Some(Entry::Link) => {
             return Err(invalid(format!(
                 "{} is a symlink; vcp does not write through links",
@@ -261,15 +261,18 @@ pub(super) fn plan(
                 shown()
             )));
         }
-    };
+    }
     let want: usize = text.pieces().map(str::len).sum();
     // Same size: compare every byte. Another size: only the header matters.
-    let limit = if len == want as u64 {
-        want + 1
-    } else {
-        survey::HEAD
-    };
-    let have = survey::read_regular(&dir.join(path), limit)?;
+    let mut len = 0;
+    let have = survey::read_regular(&dir.join(path), |size| {
+        len = size;
+        if size == want as u64 {
+            want
+        } else {
+            survey::HEAD
+        }
+    })?;
     if have.len() as u64 == len && text.eq_bytes(&have) {
         return Ok(Plan::Unchanged);
     }
@@ -332,7 +335,7 @@ fn write_new(path: &Path, text: &Text) -> io::Result<()> {
 /// and the folders it leaves empty.
 fn remove_stale(dir: &Path, path: &str) -> io::Result<()> {
     let file = dir.join(path);
-    let head = survey::read_regular(&file, survey::HEAD)?;
+    let head = survey::read_regular(&file, |_| survey::HEAD)?;
     if !emit::is_generated(&String::from_utf8_lossy(&head)) {
         return Ok(());
     }
