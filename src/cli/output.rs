@@ -290,25 +290,60 @@ pub(super) fn plan(
 fn put(dir: &Path, path: &str, text: &Text, plan: Plan, n: usize) -> io::Result<()> {
     let target = dir.join(path);
     let folder = target.parent().unwrap_or(dir);
-    let temp = folder.join(format!("{TEMP_PREFIX}{}-{n}", std::process::id()));
+    let temp = folder.join(format!("{TEMP_PREFIX}{}-{n}", pid()));
     let result = write_new(&temp, text).and_then(|()| match plan {
-        Plan::New => match fs::hard_link(&temp, &target) {
-            Ok(()) => fs::remove_file(&temp),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(invalid(format!(
-                "{} appeared during the build; it was left as it is",
-                target.display()
-            ))),
-            // No hard links here (some FUSE and FAT file systems): rename,
-            // still only where nothing is.
-            Err(_) if fs::symlink_metadata(&target).is_err() => fs::rename(&temp, &target),
-            Err(e) => Err(e),
-        },
+        Plan::New => put_new(&temp, &target),
         _ => fs::rename(&temp, &target),
     });
     if result.is_err() {
         let _ = fs::remove_file(&temp);
     }
     result
+}
+
+/// This process's id, asked once (a `getpid` per file otherwise).
+fn pid() -> u32 {
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *PID.get_or_init(std::process::id)
+}
+
+/// Moves the complete `temp` to `target` only where nothing is: a file
+/// someone created meanwhile is never replaced.
+fn put_new(temp: &Path, target: &Path) -> io::Result<()> {
+    let appeared = || {
+        invalid(format!(
+            "{} appeared during the build; it was left as it is",
+            target.display()
+        ))
+    };
+    // One call: rename, failing where a file is.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        use nix::errno::Errno;
+        use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
+        match renameat2(
+            AT_FDCWD,
+            temp,
+            AT_FDCWD,
+            target,
+            RenameFlags::RENAME_NOREPLACE,
+        ) {
+            Ok(()) => return Ok(()),
+            Err(Errno::EEXIST) => return Err(appeared()),
+            // A file system without RENAME_NOREPLACE: as below.
+            Err(Errno::EINVAL | Errno::ENOSYS | Errno::EOPNOTSUPP) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    // `link` fails rather than replace a file.
+    match fs::hard_link(temp, target) {
+        Ok(()) => fs::remove_file(temp),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(appeared()),
+        // No hard links here (some FUSE and FAT file systems): rename,
+        // still only where nothing is.
+        Err(_) if fs::symlink_metadata(target).is_err() => fs::rename(temp, target),
+        Err(e) => Err(e),
+    }
 }
 
 fn write_new(path: &Path, text: &Text) -> io::Result<()> {
