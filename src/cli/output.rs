@@ -232,13 +232,18 @@ pub fn write(
         })?;
     }
     let seq = AtomicUsize::new(0);
-    let results = crate::par::map(&todo, |(path, text, plan)| match staged(path) {
-        Some(at) if *plan == Plan::New => write_new(&dir.join(at), text),
-        _ => {
-            let n = seq.fetch_add(1, Ordering::Relaxed);
-            put(dir, path, text, *plan, n)
-        }
-    });
+    // Parts of about equal cost for the cores: a file costs its bytes and
+    // about as much again as 8 KiB of them to create (tmpfs and ext4).
+    let weight =
+        |(_, text, _): &(&String, &Text, Plan)| text.pieces().map(str::len).sum::<usize>() + 8192;
+    let results =
+        crate::par::map_weighted(&todo, weight, |(path, text, plan)| match staged(path) {
+            Some(at) if *plan == Plan::New => write_new(&dir.join(at), text),
+            _ => {
+                let n = seq.fetch_add(1, Ordering::Relaxed);
+                put(dir, path, text, *plan, n)
+            }
+        });
     // Files written into a staged folder are not in DIR yet.
     let mut visible = false;
     let mut first_error = None;
