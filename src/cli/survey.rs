@@ -1,7 +1,10 @@
 //! What the output directory holds, seen without opening anything but
-//! regular files: `lstat` for every entry (a FIFO, socket or device is
-//! named, never opened, so it cannot hang a build), the temporary files of
-//! killed builds, and the generated files the build no longer produces.
+//! regular files: the type of every entry as the directory listing gives it
+//! (`lstat` only where the file system does not say; a FIFO, socket or
+//! device is named, never opened, so it cannot hang a build), the temporary
+//! files of killed builds, and the generated files the build no longer
+//! produces. Sizes are not asked here: a file the build may replace is
+//! opened anyway, and `fstat` on it gives its size before a byte is read.
 
 use super::output::{TEMP_PREFIX, invalid};
 use crate::emit::{self, Output};
@@ -17,9 +20,7 @@ pub const HEAD: usize = 4096;
 /// One entry of the output directory, as `lstat` sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Entry {
-    File {
-        len: u64,
-    },
+    File,
     Dir,
     Link,
     /// A FIFO, socket or device: its kind.
@@ -54,10 +55,10 @@ pub fn survey(dir: &Path, output: &Output) -> io::Result<Survey> {
         r => r?,
     }
     for (path, entry) in &survey.entries {
-        if matches!(entry, Entry::File { .. })
+        if *entry == Entry::File
             && !output.files.contains_key(path)
             && (path.ends_with(".yaml") || path.ends_with(".sh"))
-            && read_regular(&dir.join(path), HEAD)
+            && read_regular(&dir.join(path), |_| HEAD)
                 .is_ok_and(|head| emit::is_generated(&String::from_utf8_lossy(&head)))
         {
             survey.stale.push(path.clone());
@@ -95,9 +96,7 @@ fn walk(root: &Path, rel: &str, depth: usize, survey: &mut Survey) -> io::Result
         } else if kind.is_symlink() {
             Entry::Link
         } else if kind.is_file() {
-            Entry::File {
-                len: entry.metadata()?.len(),
-            }
+            Entry::File
         } else {
             Entry::Special(special_kind(&kind))
         };
@@ -125,11 +124,13 @@ pub fn special_kind(kind: &fs::FileType) -> &'static str {
     }
 }
 
-/// At most `limit` bytes of the regular file at `path`. It is opened
-/// without following a link and without blocking, and checked to be a
-/// regular file before a byte is read: something swapped in since the
-/// survey is refused, not read.
-pub fn read_regular(path: &Path, limit: usize) -> io::Result<Vec<u8>> {
+/// At most `limit(size)` bytes of the regular file at `path`, `size` being
+/// its size when opened. It is opened without following a link and without
+/// blocking, and checked to be a regular file before a byte is read:
+/// something swapped in since the survey is refused, not read. Reading
+/// stops at `size` (one `read` for a file read whole): a file that grows
+/// meanwhile is being written by someone else, and is seen as it was.
+pub fn read_regular(path: &Path, limit: impl FnOnce(u64) -> usize) -> io::Result<Vec<u8>> {
     let file = fs::OpenOptions::new()
         .read(true)
         .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_NOFOLLOW)
@@ -142,8 +143,12 @@ pub fn read_regular(path: &Path, limit: usize) -> io::Result<Vec<u8>> {
             special_kind(&meta.file_type())
         )));
     }
-    let want = (meta.len() as usize).min(limit);
+    let want = usize::try_from(meta.len())
+        .unwrap_or(usize::MAX)
+        .min(limit(meta.len()));
+    // A file read whole is one `read`: `take` ends the read at `want`
+    // without asking for more.
     let mut bytes = Vec::with_capacity(want);
-    file.take(limit as u64).read_to_end(&mut bytes)?;
+    file.take(want as u64).read_to_end(&mut bytes)?;
     Ok(bytes)
 }
