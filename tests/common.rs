@@ -280,3 +280,22 @@ pub(crate) fn bless_through(name: &str, var: &str, value: &str) -> bool {
     assert!(status.success(), "{name} with {var}={value}: {status}");
     true
 }
+
+/// `value` as a vcp string literal (the escapes the lexer knows; no raw
+/// control byte, which is E0002).
+pub(crate) fn literal(value: &str) -> String {
+    let mut out = String::from("\"");
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '$' => out.push_str("\\$"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}

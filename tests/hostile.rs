@@ -81,39 +81,24 @@ const CORPUS: &[&str] = &[
     "",
 ];
 
-/// `value` as a vcp string literal.
-fn literal(value: &str) -> String {
-    let mut out = String::from("\"");
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '$' => out.push_str("\\$"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// One stage per corpus value: the value as an env value, an annotation, a
 /// parameter used in shell code, an argument, an item and part of a path.
 fn pipeline() -> String {
     let mut src = String::from("pipeline hostile {\n  image = \"busybox:1.36\"\n");
     for (i, v) in CORPUS.iter().enumerate() {
-        src.push_str(&format!("  param p{i}: string = {}\n", literal(v)));
+        src.push_str(&format!(
+            "  param p{i}: string = {}\n",
+            crate::common::literal(v)
+        ));
     }
     for (i, v) in CORPUS.iter().enumerate() {
-        let lit = literal(v);
+        let lit = crate::common::literal(v);
         let item = if v.is_empty() || v.contains('\n') {
             "\"plain\"".to_string()
         } else {
             lit.clone()
         };
-        let path = literal(&format!("/data/{}", v.replace('\n', " ")));
+        let path = crate::common::literal(&format!("/data/{}", v.replace('\n', " ")));
         src.push_str(&format!(
             r#"  stage s{i} {{
     env {{ V = {lit} }}
@@ -420,7 +405,7 @@ fn label_values_that_cannot_be_safe_are_rejected() {
     for v in CORPUS {
         let src = format!(
             "pipeline p {{\n  labels {{ team = {} }}\n  stage s {{ image = \"busybox:1.36\", run = \"true\" }}\n}}\n",
-            literal(v)
+            crate::common::literal(v)
         );
         let mut loader = MemoryLoader::new([("p.vcp".to_string(), src)]);
         let (checked, output) =
@@ -466,13 +451,16 @@ fn env_values_reach_programs_as_the_same_bytes_under_vcp_run() {
         "pipeline hostile-env {\n  image = \"busybox:1.36\"\n  volume out { claim = \"out\", mount = \"/out\", local = \"out\" }\n  stage s {\n    env {\n",
     );
     for (i, v) in CORPUS.iter().enumerate() {
-        src.push_str(&format!("      V{i} = {}\n", literal(v)));
+        src.push_str(&format!("      V{i} = {}\n", crate::common::literal(v)));
     }
     let code = format!(
         "i=0; while [ \"$i\" -lt {} ]; do eval \"x=\\${{V$i}}\"; printf '%s' \"$x\" >\"$VCP_VOLUME_OUT/$i\"; i=$((i + 1)); done",
         CORPUS.len()
     );
-    src.push_str(&format!("    }}\n    run = {}\n  }}\n}}\n", literal(&code)));
+    src.push_str(&format!(
+        "    }}\n    run = {}\n  }}\n}}\n",
+        crate::common::literal(&code)
+    ));
     std::fs::write(dir.path().join("env.vcp"), &src).expect("write");
     let run = Command::new(env!("CARGO_BIN_EXE_vcp"))
         .args(["run", "env.vcp"])

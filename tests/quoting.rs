@@ -10,23 +10,6 @@ use proptest::test_runner::{Config, TestRng, TestRunner};
 use std::process::Command;
 use vcp::check::{MemoryLoader, Options};
 
-/// `value` as a vcp string literal.
-fn literal(value: &str) -> String {
-    let mut out = String::from("\"");
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '$' => out.push_str("\\$"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// A context: shell code around `@` (where `{item}` or `${p}` goes, with
 /// random literal text at `«` before and `»` after), and what the command must write
 /// for a value `v`: the text before, `v`, the text after, per the docs' table.
@@ -86,7 +69,10 @@ fn values_arrive_exactly_as_the_docs_say_under_every_shell() {
     // One stage per context and case: `{item}` in the run, `${p<i>}` in the reduce.
     let mut src = String::from("pipeline q {\n  image = \"busybox:1.36\"\n");
     for (i, p) in params.iter().enumerate() {
-        src.push_str(&format!("  param p{i}: string = {}\n", literal(p)));
+        src.push_str(&format!(
+            "  param p{i}: string = {}\n",
+            crate::common::literal(p)
+        ));
     }
     let mut expected = Vec::new();
     for (c, (code, head)) in CONTEXTS.iter().enumerate() {
@@ -118,13 +104,13 @@ fn values_arrive_exactly_as_the_docs_say_under_every_shell() {
             ));
         }
         run.push_str("esac");
-        let items_list: Vec<String> = items.iter().map(|s| literal(s)).collect();
+        let items_list: Vec<String> = items.iter().map(|s| crate::common::literal(s)).collect();
         src.push_str(&format!(
             "  stage c{c} {{\n    shard = [{}]\n    run = {}\n    reduce = {}\n  }}\n",
             items_list.join(", "),
-            literal(&run),
+            crate::common::literal(&run),
             {
-                let mut code = literal(&reduce);
+                let mut code = crate::common::literal(&reduce);
                 for i in 0..items.len() {
                     code = code.replace(&format!("\u{1}{i}\u{2}"), &format!("${{p{i}}}"));
                 }
