@@ -20,8 +20,7 @@ pub const CONFIG_MAP_LIMIT: usize = 1024 * 1024;
 pub enum Keep {
     /// Every file of the output directory.
     Everything,
-    /// The manifests (`vcp build -o -`, `vcp check`, and the commands that
-    /// only need the build to succeed): the wrapper scripts are in their
+    /// The manifests (`vcp build -o -`): the wrapper scripts are in their
     /// ConfigMaps, and their plain files are dropped as soon as each stage
     /// is rendered (a third of the output at N = 10,000).
     Manifests,
